@@ -1,0 +1,52 @@
+/**
+ * Opens the database (embedded SQLite by default, PostgreSQL by URL) and
+ * brings its schema up to date. Everything above the store sees only Kysely.
+ */
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { CertdeskError } from '../errors.js';
+import { migrationProvider } from './migrations.js';
+import type { Database } from './schema.js';
+
+export type Db = Kysely<Database>;
+
+export interface OpenedDatabase {
+  db: Db;
+  dialect: 'sqlite' | 'postgres';
+  close(): Promise<void>;
+}
+
+/** `databaseUrl` is a postgres:// URL; without one, SQLite lives in `dataDir/certdesk.db`. */
+export async function openDatabase(options: { dataDir: string; databaseUrl?: string }): Promise<OpenedDatabase> {
+  const opened = options.databaseUrl ? openPostgres(options.databaseUrl) : openSqlite(path.join(options.dataDir, 'certdesk.db'));
+  await migrate(opened);
+  return opened;
+}
+
+function openSqlite(file: string): OpenedDatabase {
+  const sqlite = new SQLite(file);
+  // WAL with synchronous=FULL: every committed transaction survives a power cut.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+function openPostgres(url: string): OpenedDatabase {
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new CertdeskError('DATABASE_URL_INVALID', `--database must be a postgres:// URL, got "${url}".`);
+  }
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: 'postgres', close: () => db.destroy() };
+}
+
+async function migrate(opened: OpenedDatabase): Promise<void> {
+  const migrator = new Migrator({ db: opened.db, provider: migrationProvider(opened.dialect) });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+}
