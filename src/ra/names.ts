@@ -69,7 +69,9 @@ function nameEntries(input: string | readonly string[]): NameEntry[] {
     if (typeof element !== 'string') {
       throw badRequest('DOMAIN_INVALID', `${field} must be a domain name written as text, like www.example.com.`, field);
     }
-    return splitNames(element).map((raw) => ({ raw, field }));
+    // An array holds one name per element: a space inside one is a typo to report, not a separator.
+    const raw = element.trim();
+    return raw === '' ? [] : [{ raw, field }];
   });
 }
 

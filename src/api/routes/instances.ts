@@ -1,0 +1,100 @@
+/** REST routes for instances: buy, list, detail, apply, submit, verify, withdraw, progress, documents, download. */
+import type { FastifyInstance } from 'fastify';
+import { authorizationLetterPdf } from '../../bundle/authorization_letter.js';
+import { badRequest } from '../../errors.js';
+import { applicationView, deleteDocument, loadApplication, readDocument, saveApplication, submitApplication, uploadDocument, withdrawApplication, type ApplicationInput } from '../../ra/applications.js';
+import type { RaContext } from '../../ra/context.js';
+import { verifyNow } from '../../ra/dcv.js';
+import { instanceDetail, instanceProgress } from '../../ra/instance_view.js';
+import { combineInstances, createInstance, listInstances, loadOwnedInstance, loadVisibleInstance } from '../../ra/instances.js';
+import { downloadBundle } from '../../ra/issuance.js';
+import { actorOf } from '../auth.js';
+import { ApplicationBody, CombineBody, CreateInstanceBody, DownloadQuery, errorResponses, IdParams, ListInstancesQuery, type ListInstancesQuery as ListQuery } from '../schemas.js';
+
+const tags = ['instances'];
+
+export function instanceRoutes(app: FastifyInstance, ctx: RaContext): void {
+  app.post<{ Body: CreateInstanceBody }>('/api/v1/instances', { schema: { tags, summary: 'Grant (buy) a certificate instance', body: CreateInstanceBody, response: errorResponses } }, async (req, reply) => {
+    const row = await createInstance(ctx, actorOf(req), req.body);
+    return reply.status(201).send(await instanceDetail(ctx, actorOf(req), row.id));
+  });
+
+  app.get<{ Querystring: ListQuery }>('/api/v1/instances', { schema: { tags, summary: 'List instances, filtered by status and domain, paginated', querystring: ListInstancesQuery } }, async (req) =>
+    listInstances(ctx, actorOf(req), req.query),
+  );
+
+  app.post<{ Body: { instanceIds: string[] } }>('/api/v1/instances/combine', { schema: { tags, summary: 'Combine OV/EV instances into one application', body: CombineBody } }, async (req) => {
+    const primary = await combineInstances(ctx, actorOf(req), req.body.instanceIds);
+    return instanceDetail(ctx, actorOf(req), primary.id);
+  });
+
+  app.get<{ Params: IdParams }>('/api/v1/instances/:id', { schema: { tags, summary: 'Instance detail: application, validation records, review state, certificate', params: IdParams } }, async (req) =>
+    instanceDetail(ctx, actorOf(req), req.params.id),
+  );
+
+  app.get<{ Params: IdParams }>('/api/v1/instances/:id/application', { schema: { tags, summary: 'The saved application', params: IdParams } }, async (req) => {
+    await loadVisibleInstance(ctx, actorOf(req), req.params.id);
+    const row = await loadApplication(ctx, req.params.id);
+    if (!row) throw badRequest('APPLICATION_NOT_SAVED', 'No application has been saved on this instance yet; PUT one first.');
+    return applicationView(row);
+  });
+
+  app.put<{ Params: IdParams; Body: ApplicationBody }>('/api/v1/instances/:id/application', { schema: { tags, summary: 'Save the application (domains, contact, organization, CSR)', params: IdParams, body: ApplicationBody } }, async (req) =>
+    saveApplication(ctx, actorOf(req), req.params.id, req.body as ApplicationInput),
+  );
+
+  const action = (path: string, summary: string, run: (id: string, req: { actor: ReturnType<typeof actorOf> }) => Promise<void>) =>
+    app.post<{ Params: IdParams }>(`/api/v1/instances/:id/${path}`, { schema: { tags, summary, params: IdParams } }, async (req) => {
+      const actor = actorOf(req);
+      await run(req.params.id, { actor });
+      return instanceDetail(ctx, actor, req.params.id);
+    });
+  action('submit', 'Submit the application (DV: domain verification; OV/EV: review)', (id, { actor }) => submitApplication(ctx, actor, id));
+  action('verify', 'Check the DNS records and files now', (id, { actor }) => verifyNow(ctx, actor, id));
+  action('withdraw', 'Withdraw before issuance; the application is kept for editing', (id, { actor }) => withdrawApplication(ctx, actor, id));
+
+  app.get<{ Params: IdParams }>('/api/v1/instances/:id/progress', { schema: { tags, summary: 'The timeline of every step', params: IdParams } }, async (req) =>
+    instanceProgress(ctx, actorOf(req), req.params.id),
+  );
+
+  app.post<{ Params: IdParams }>('/api/v1/instances/:id/documents', { schema: { tags, summary: 'Upload a qualification document (multipart: kind, file; PNG or JPEG up to 500 KB)', params: IdParams, consumes: ['multipart/form-data'] } }, async (req, reply) => {
+    const actor = actorOf(req);
+    const file = await req.file();
+    if (!file) throw badRequest('FILE_REQUIRED', 'Attach the document as the multipart field "file".', 'file');
+    const bytes = await file.toBuffer();
+    const kindField = file.fields.kind;
+    const kind = kindField && !Array.isArray(kindField) && 'value' in kindField ? String(kindField.value) : 'business_license';
+    return reply.status(201).send(await uploadDocument(ctx, actor, req.params.id, { kind, fileName: file.filename, bytes }));
+  });
+
+  app.get<{ Params: IdParams & { documentId: string } }>('/api/v1/instances/:id/documents/:documentId', { schema: { tags, summary: 'Read an uploaded document' } }, async (req, reply) => {
+    await loadVisibleInstance(ctx, actorOf(req), req.params.id);
+    const doc = await readDocument(ctx, req.params.id, req.params.documentId);
+    return reply.header('content-type', doc.mime).header('x-content-type-options', 'nosniff').send(doc.content);
+  });
+
+  app.delete<{ Params: IdParams & { documentId: string } }>('/api/v1/instances/:id/documents/:documentId', { schema: { tags, summary: 'Delete an uploaded document' } }, async (req, reply) => {
+    await deleteDocument(ctx, actorOf(req), req.params.id, req.params.documentId);
+    return reply.status(204).send();
+  });
+
+  app.get<{ Params: IdParams }>('/api/v1/instances/:id/authorization-letter', { schema: { tags, summary: 'Pre-filled authorization letter (PDF) to print, stamp and upload', params: IdParams } }, async (req, reply) => {
+    const instance = await loadOwnedInstance(ctx, actorOf(req), req.params.id);
+    const row = await loadApplication(ctx, instance.id);
+    const app = row ? applicationView(row) : null;
+    const pdf = authorizationLetterPdf({
+      ...(app?.organization ? { organizationName: app.organization.name } : {}),
+      ...(app ? { applicantName: app.contact.name, applicantEmail: app.contact.email, applicantPhone: app.contact.phone } : {}),
+      domains: app ? app.domains.map((d) => d.name) : [],
+      product: instance.product.toUpperCase(),
+      date: ctx.clock.now(),
+      caName: ctx.ca.describeHierarchy().intermediate.subject,
+    });
+    return reply.header('content-type', 'application/pdf').header('content-disposition', `attachment; filename="authorization-letter-${instance.id}.pdf"`).send(pdf);
+  });
+
+  app.get<{ Params: IdParams; Querystring: { server: string } }>('/api/v1/instances/:id/download', { schema: { tags, summary: 'Download the certificate as a zip for a server type', params: IdParams, querystring: DownloadQuery }  }, async (req, reply) => {
+    const { fileName, zip } = await downloadBundle(ctx, actorOf(req), req.params.id, req.query.server);
+    return reply.header('content-type', 'application/zip').header('content-disposition', `attachment; filename="${fileName}"`).header('cache-control', 'no-store').send(zip);
+  });
+}

@@ -1,0 +1,82 @@
+/** Users, roles and API tokens. */
+import { badRequest, CertdeskError, conflict } from '../errors.js';
+import { newId } from '../store/ids.js';
+import type { Role } from '../store/schema.js';
+import { type Actor, requireRole } from './actor.js';
+import type { RaContext } from './context.js';
+import { hashPassword, randomSecret, tokenHash, verifyPassword } from './passwords.js';
+
+export const ROLES: readonly Role[] = ['subscriber', 'reviewer', 'admin'];
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const TOKEN_PREFIX = 'cdk_';
+
+export interface UserView {
+  id: string;
+  email: string;
+  role: Role;
+  createdAt: string;
+}
+
+export async function addUser(ctx: Pick<RaContext, 'db' | 'clock'>, input: { email: unknown; role: unknown; password?: unknown }): Promise<UserView> {
+  if (typeof input.email !== 'string' || !EMAIL.test(input.email.trim())) throw badRequest('EMAIL_INVALID', 'email must be an email address such as alice@example.com.', 'email');
+  if (!ROLES.includes(input.role as Role)) throw badRequest('ROLE_INVALID', `role must be one of ${ROLES.join(', ')}.`, 'role');
+  if (input.password !== undefined && (typeof input.password !== 'string' || input.password.length < 10)) {
+    throw badRequest('PASSWORD_TOO_SHORT', 'The password must have at least 10 characters.', 'password');
+  }
+  const email = input.email.trim().toLowerCase();
+  const existing = await ctx.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
+  if (existing) throw conflict('USER_EXISTS', `A user with the email ${email} already exists.`);
+  const row = {
+    id: newId('usr'),
+    email,
+    role: input.role as Role,
+    password_hash: typeof input.password === 'string' ? hashPassword(input.password) : null,
+    created_at: ctx.clock.now().toISOString(),
+  };
+  await ctx.db.insertInto('users').values(row).execute();
+  return { id: row.id, email, role: row.role, createdAt: row.created_at };
+}
+
+export async function listUsers(ctx: RaContext, actor: Actor): Promise<UserView[]> {
+  requireRole(actor, 'admin');
+  const rows = await ctx.db.selectFrom('users').select(['id', 'email', 'role', 'created_at']).orderBy('created_at').execute();
+  return rows.map((r) => ({ id: r.id, email: r.email, role: r.role, createdAt: r.created_at }));
+}
+
+/** Creates an API token for a user; the token itself is shown once and stored only as a hash. */
+export async function createToken(ctx: Pick<RaContext, 'db' | 'clock'>, email: string, label = 'cli'): Promise<string> {
+  const user = await ctx.db.selectFrom('users').select('id').where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
+  if (!user) throw badRequest('USER_UNKNOWN', `There is no user ${email}; add it first with "certdesk user add".`, 'email');
+  const token = TOKEN_PREFIX + randomSecret(32);
+  await ctx.db.insertInto('api_tokens').values({ id: newId('tok'), user_id: user.id, token_hash: tokenHash(token), label, created_at: ctx.clock.now().toISOString() }).execute();
+  return token;
+}
+
+export async function login(ctx: RaContext, input: { email?: unknown; password?: unknown }): Promise<{ token: string; user: UserView }> {
+  const email = typeof input.email === 'string' ? input.email.trim().toLowerCase() : '';
+  const user = await ctx.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+  if (!user || !user.password_hash || typeof input.password !== 'string' || !verifyPassword(input.password, user.password_hash)) {
+    throw new CertdeskError('LOGIN_FAILED', 'The email or password is wrong.', { status: 401 });
+  }
+  const token = await createToken(ctx, email, 'login');
+  return { token, user: { id: user.id, email: user.email, role: user.role, createdAt: user.created_at } };
+}
+
+export async function actorForToken(ctx: Pick<RaContext, 'db'>, token: string): Promise<Actor | null> {
+  if (!token.startsWith(TOKEN_PREFIX)) return null;
+  const row = await ctx.db
+    .selectFrom('api_tokens')
+    .innerJoin('users', 'users.id', 'api_tokens.user_id')
+    .select(['users.id', 'users.email', 'users.role'])
+    .where('api_tokens.token_hash', '=', tokenHash(token))
+    .executeTakeFirst();
+  return row ? { id: row.id, email: row.email, role: row.role } : null;
+}
+
+/** Gives a user a new random password (the CLI's recovery path) and returns it. */
+export async function setPassword(ctx: Pick<RaContext, 'db'>, email: string): Promise<string> {
+  const password = randomSecret(12);
+  const result = await ctx.db.updateTable('users').set({ password_hash: hashPassword(password) }).where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) throw badRequest('USER_UNKNOWN', `There is no user ${email}.`, 'email');
+  return password;
+}

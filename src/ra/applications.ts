@@ -1,0 +1,286 @@
+/**
+ * The application on an instance: save (domains, contact, organization, CSR),
+ * qualification documents, submit, and withdraw.
+ */
+import { randomBytes } from 'node:crypto';
+import { badRequest, CertdeskError, notFound } from '../errors.js';
+import { checkCsr, createCsr, parseCsr } from '../pki/csr.js';
+import { generateKeyPair, KEY_ALGORITHMS, type KeyAlgorithm } from '../pki/keys.js';
+import { newId } from '../store/ids.js';
+import type { ApplicationTable, InstanceTable } from '../store/schema.js';
+import { dnsChallenge, fileChallenge } from '../va/challenge.js';
+import type { Actor } from './actor.js';
+import { checkContact, checkOrganization, type Contact, type Organization } from './applicant.js';
+import { expectedIssueWindow } from './business_days.js';
+import type { RaContext } from './context.js';
+import { DCV_DEADLINE_DAYS } from './dcv_schedule.js';
+import { checkQualificationDocument, DOCUMENT_KINDS } from './documents.js';
+import { loadOwnedInstance, quotaOf } from './instances.js';
+import { checkNames, type BoundName } from './names.js';
+import { randomSecret, tokenHash } from './passwords.js';
+import { loadProfile, saveProfile } from './profiles.js';
+import { nextStatus } from './state_machine.js';
+import { recordEvent } from './timeline.js';
+import { sendConfirmationMail } from './mail.js';
+
+export type CsrInput = { mode: 'auto'; keyAlgorithm?: string } | { mode: 'manual'; pem: string };
+
+export interface ApplicationInput {
+  domains: string[] | string;
+  csr: CsrInput;
+  contact?: unknown;
+  contactProfileId?: string;
+  organization?: unknown;
+  organizationProfileId?: string;
+  /** Save the contact / organization as a reusable profile under this name. */
+  saveContactAs?: string;
+  saveOrganizationAs?: string;
+}
+
+export interface ApplicationView {
+  domains: BoundName[];
+  contact: Contact;
+  organization: Organization | null;
+  csr: { mode: 'auto' | 'manual'; keyAlgorithm: string | null; pem: string | null };
+  emailConfirmedAt: string | null;
+  updatedAt: string;
+}
+
+const MAX_DOCUMENTS = 20;
+
+export function applicationView(row: ApplicationTable): ApplicationView {
+  return {
+    domains: JSON.parse(row.domains) as BoundName[],
+    contact: JSON.parse(row.contact) as Contact,
+    organization: row.organization ? (JSON.parse(row.organization) as Organization) : null,
+    csr: { mode: row.csr_mode, keyAlgorithm: row.key_algorithm, pem: row.csr_pem },
+    emailConfirmedAt: row.email_confirmed_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export async function loadApplication(ctx: RaContext, instanceId: string): Promise<ApplicationTable | undefined> {
+  return ctx.db.selectFrom('applications').selectAll().where('instance_id', '=', instanceId).executeTakeFirst();
+}
+
+export async function saveApplication(ctx: RaContext, actor: Actor, instanceId: string, input: ApplicationInput): Promise<ApplicationView> {
+  return ctx.locks.run(instanceId, async () => {
+    const instance = await loadOwnedInstance(ctx, actor, instanceId);
+    nextStatus(instance.status, 'edit', instance.product);
+    if (typeof input !== 'object' || input === null) throw badRequest('APPLICATION_INVALID', 'Send the application as a JSON object with domains, csr and contact.');
+    const names = checkNames(input.domains ?? [], await quotaOf(ctx, instance), { allowIp: ctx.settings.current().allowIpAddresses });
+    const contact = input.contactProfileId ? checkContact(await loadProfile(ctx, actor, input.contactProfileId, 'contact'), 'contactProfileId') : checkContact(input.contact);
+    let organization: Organization | null = null;
+    if (instance.product !== 'dv') {
+      organization = input.organizationProfileId
+        ? checkOrganization(await loadProfile(ctx, actor, input.organizationProfileId, 'organization'), 'organizationProfileId')
+        : checkOrganization(input.organization);
+    }
+    const previous = await loadApplication(ctx, instanceId);
+    const csr = resolveCsr(ctx, instance, input.csr, names, previous);
+    const now = ctx.clock.now().toISOString();
+    const row: ApplicationTable = {
+      instance_id: instanceId,
+      domains: JSON.stringify(names),
+      contact: JSON.stringify(contact),
+      organization: organization ? JSON.stringify(organization) : null,
+      csr_mode: csr.mode,
+      key_algorithm: csr.keyAlgorithm,
+      csr_pem: csr.pem,
+      key_sealed: csr.keySealed,
+      email_confirm_token_hash: previous?.email_confirm_token_hash ?? null,
+      email_confirmed_at: previous?.email_confirmed_at ?? null,
+      phone_verification: previous?.phone_verification ?? null,
+      updated_at: now,
+    };
+    await ctx.db.transaction().execute(async (trx) => {
+      if (previous) await trx.updateTable('applications').set(row).where('instance_id', '=', instanceId).execute();
+      else await trx.insertInto('applications').values(row).execute();
+      await trx.updateTable('instances').set({ domains_text: names.map((n) => n.name).join(' '), updated_at: now }).where('id', '=', instanceId).execute();
+    });
+    if (input.saveContactAs) await saveProfile(ctx, actor, { kind: 'contact', name: input.saveContactAs, data: contact });
+    if (input.saveOrganizationAs && organization) await saveProfile(ctx, actor, { kind: 'organization', name: input.saveOrganizationAs, data: organization });
+    await recordEvent(ctx.db, { instanceId, type: 'application_saved', message: `Application saved for ${names.map((n) => n.display).join(', ')} (CSR ${csr.mode}).`, at: ctx.clock.now(), actorId: actor.id });
+    return applicationView(row);
+  });
+}
+
+function resolveCsr(
+  ctx: RaContext,
+  instance: InstanceTable,
+  input: CsrInput | undefined,
+  names: BoundName[],
+  previous: ApplicationTable | undefined,
+): { mode: 'auto' | 'manual'; keyAlgorithm: string | null; pem: string; keySealed: string | null } {
+  if (!input || typeof input !== 'object' || (input.mode !== 'auto' && input.mode !== 'manual')) {
+    throw badRequest('CSR_MODE_INVALID', 'csr.mode must be "auto" (certdesk generates the key) or "manual" (paste your own PEM CSR).', 'csr.mode');
+  }
+  const nameList = names.map((n) => n.name);
+  if (input.mode === 'manual') {
+    if (typeof input.pem !== 'string' || input.pem.trim() === '') {
+      throw badRequest('CSR_REQUIRED', 'Paste the CSR in PEM form (-----BEGIN CERTIFICATE REQUEST-----) into csr.pem.', 'csr.pem');
+    }
+    checkCsr(input.pem, nameList);
+    return { mode: 'manual', keyAlgorithm: null, pem: input.pem.trim() + '\n', keySealed: null };
+  }
+  const algorithm = (input.keyAlgorithm ?? 'ecdsa-p256') as KeyAlgorithm;
+  if (!KEY_ALGORITHMS.includes(algorithm)) {
+    throw badRequest('KEY_ALGORITHM_INVALID', `csr.keyAlgorithm must be one of ${KEY_ALGORITHMS.join(', ')}.`, 'csr.keyAlgorithm');
+  }
+  const boundTo = `instance:${instance.id}`;
+  // Keep the key already generated for this instance when only the names changed.
+  let privateKeyPem: string;
+  if (previous?.csr_mode === 'auto' && previous.key_algorithm === algorithm && previous.key_sealed) {
+    privateKeyPem = ctx.vault.open(previous.key_sealed, boundTo);
+  } else {
+    privateKeyPem = generateKeyPair(algorithm).privateKeyPem;
+  }
+  return { mode: 'auto', keyAlgorithm: algorithm, pem: createCsr(privateKeyPem, nameList), keySealed: ctx.vault.seal(privateKeyPem, boundTo) };
+}
+
+export async function uploadDocument(
+  ctx: RaContext,
+  actor: Actor,
+  instanceId: string,
+  input: { kind: string; fileName: string; bytes: Buffer },
+): Promise<{ id: string; kind: string; fileName: string; mime: string; size: number; createdAt: string }> {
+  const instance = await loadOwnedInstance(ctx, actor, instanceId);
+  if (instance.product === 'dv') throw badRequest('DOCUMENTS_NOT_NEEDED', 'DV certificates need no qualification documents; only OV and EV applications take them.');
+  nextStatus(instance.status, 'edit', instance.product);
+  if (!(DOCUMENT_KINDS as readonly string[]).includes(input.kind)) {
+    throw badRequest('DOCUMENT_KIND_INVALID', `kind must be one of ${DOCUMENT_KINDS.join(', ')}.`, 'kind');
+  }
+  const { mime, size } = checkQualificationDocument({ fileName: input.fileName, bytes: input.bytes });
+  const { count } = await ctx.db.selectFrom('documents').select((eb) => eb.fn.countAll<number | string>().as('count')).where('instance_id', '=', instanceId).executeTakeFirstOrThrow();
+  if (Number(count) >= MAX_DOCUMENTS) throw badRequest('TOO_MANY_DOCUMENTS', `An application takes at most ${MAX_DOCUMENTS} documents; delete one first.`);
+  const row = { id: newId('doc'), instance_id: instanceId, kind: input.kind, file_name: input.fileName.slice(0, 200), mime, size, content: input.bytes, created_at: ctx.clock.now().toISOString() };
+  await ctx.db.insertInto('documents').values(row).execute();
+  await recordEvent(ctx.db, { instanceId, type: 'document_uploaded', message: `Document uploaded: ${row.kind} (${row.file_name}, ${Math.ceil(size / 1024)} KB).`, at: ctx.clock.now(), actorId: actor.id });
+  return { id: row.id, kind: row.kind, fileName: row.file_name, mime, size, createdAt: row.created_at };
+}
+
+export async function listDocuments(ctx: RaContext, instanceId: string) {
+  const rows = await ctx.db.selectFrom('documents').select(['id', 'kind', 'file_name', 'mime', 'size', 'created_at']).where('instance_id', '=', instanceId).orderBy('created_at').execute();
+  return rows.map((r) => ({ id: r.id, kind: r.kind, fileName: r.file_name, mime: r.mime, size: r.size, createdAt: r.created_at }));
+}
+
+export async function readDocument(ctx: RaContext, instanceId: string, documentId: string): Promise<{ mime: string; fileName: string; content: Buffer }> {
+  const row = await ctx.db.selectFrom('documents').select(['mime', 'file_name', 'content']).where('id', '=', documentId).where('instance_id', '=', instanceId).executeTakeFirst();
+  if (!row) throw notFound(`Document ${documentId}`);
+  return { mime: row.mime, fileName: row.file_name, content: Buffer.from(row.content) };
+}
+
+export async function deleteDocument(ctx: RaContext, actor: Actor, instanceId: string, documentId: string): Promise<void> {
+  const instance = await loadOwnedInstance(ctx, actor, instanceId);
+  nextStatus(instance.status, 'edit', instance.product);
+  const result = await ctx.db.deleteFrom('documents').where('id', '=', documentId).where('instance_id', '=', instanceId).executeTakeFirst();
+  if (Number(result.numDeletedRows) === 0) throw notFound(`Document ${documentId}`);
+}
+
+export async function submitApplication(ctx: RaContext, actor: Actor, instanceId: string): Promise<void> {
+  await ctx.locks.run(instanceId, async () => {
+    const instance = await loadOwnedInstance(ctx, actor, instanceId);
+    const target = nextStatus(instance.status, 'submit', instance.product);
+    const application = await loadApplication(ctx, instanceId);
+    if (!application) throw new CertdeskError('APPLICATION_REQUIRED', 'Save the application (domains, contact, CSR) before submitting it.', { status: 409 });
+    const view = applicationView(application);
+    if (instance.product !== 'dv') {
+      if (!view.organization) throw new CertdeskError('ORGANIZATION_REQUIRED', 'OV and EV applications need the organization details; save them first.', { status: 409 });
+      const docs = await listDocuments(ctx, instanceId);
+      if (docs.length === 0) {
+        throw new CertdeskError('DOCUMENTS_REQUIRED', 'Upload at least one qualification document (business license or the stamped authorization letter, PNG or JPEG up to 500 KB) before submitting.', { status: 409 });
+      }
+    }
+    // A manual CSR is checked again: the names may have been edited since it was pasted.
+    if (view.csr.mode === 'manual' && view.csr.pem) checkCsr(view.csr.pem, view.domains.map((d) => d.name));
+    else if (view.csr.pem) parseCsr(view.csr.pem);
+    const now = ctx.clock.now();
+    const window = expectedIssueWindow(instance.product, now);
+    const confirmToken = instance.product === 'dv' ? null : randomSecret();
+    await ctx.db.transaction().execute(async (trx) => {
+      const updated = await trx
+        .updateTable('instances')
+        .set({
+          status: target,
+          submission_round: instance.submission_round + 1,
+          submitted_at: now.toISOString(),
+          expected_issue_earliest: window.earliest.toISOString(),
+          expected_issue_latest: window.latest.toISOString(),
+          failure_reason: null,
+          updated_at: now.toISOString(),
+        })
+        .where('id', '=', instanceId)
+        .where('status', '=', instance.status)
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) !== 1) throw new CertdeskError('CONCURRENT_CHANGE', 'The instance changed while submitting; reload it and try again.', { status: 409 });
+      await trx
+        .updateTable('applications')
+        .set({ email_confirm_token_hash: confirmToken ? tokenHash(confirmToken) : null, email_confirmed_at: null, phone_verification: null })
+        .where('instance_id', '=', instanceId)
+        .execute();
+      await refreshValidations(trx, instanceId, view.domains, now);
+    });
+    await recordEvent(ctx.db, {
+      instanceId,
+      type: 'submitted',
+      message: instance.product === 'dv' ? 'Submitted; prove control of each domain with the DNS record or the file shown.' : 'Submitted to the CA for review; confirm the email from the CA and keep your phone on.',
+      at: now,
+      actorId: actor.id,
+      data: { round: instance.submission_round + 1 },
+    });
+    if (confirmToken) await sendConfirmationMail(ctx, instance, view, confirmToken);
+  });
+}
+
+/**
+ * Keeps the tokens of names still on the application (so records already
+ * published keep working) and restarts their checks; new names get fresh tokens.
+ */
+async function refreshValidations(trx: RaContext['db'], instanceId: string, names: BoundName[], now: Date): Promise<void> {
+  const existing = await trx.selectFrom('validations').select(['id', 'domain']).where('instance_id', '=', instanceId).execute();
+  const wanted = new Set(names.map((n) => n.name));
+  const stale = existing.filter((v) => !wanted.has(v.domain)).map((v) => v.id);
+  if (stale.length > 0) await trx.deleteFrom('validations').where('id', 'in', stale).execute();
+  const deadline = new Date(now.getTime() + DCV_DEADLINE_DAYS * 86400_000).toISOString();
+  await trx.updateTable('validations').set({ attempts: 0, next_check_at: now.toISOString(), deadline }).where('instance_id', '=', instanceId).where('status', '!=', 'valid').execute();
+  const kept = new Set(existing.map((v) => v.domain));
+  const rows = names
+    .filter((n) => !kept.has(n.name))
+    .map((n) => {
+      const token = randomBytes(20).toString('hex');
+      const dns = n.kind === 'ip' ? null : dnsChallenge(n.name, token);
+      const file = n.kind === 'wildcard' ? null : fileChallenge(n.name, token, randomBytes(8).toString('hex'));
+      return {
+        id: newId('dcv'),
+        instance_id: instanceId,
+        domain: n.name,
+        token,
+        dns_name: dns?.name ?? null,
+        dns_value: dns?.value ?? null,
+        file_url: file?.url ?? null,
+        file_content: file?.content ?? null,
+        status: 'pending' as const,
+        last_results: null,
+        attempts: 0,
+        next_check_at: now.toISOString(),
+        validated_at: null,
+        deadline,
+      };
+    });
+  if (rows.length > 0) await trx.insertInto('validations').values(rows).execute();
+}
+
+export async function withdrawApplication(ctx: RaContext, actor: Actor, instanceId: string): Promise<void> {
+  await ctx.locks.run(instanceId, async () => {
+    const instance = await loadOwnedInstance(ctx, actor, instanceId);
+    const target = nextStatus(instance.status, 'withdraw', instance.product);
+    const now = ctx.clock.now();
+    await ctx.db
+      .updateTable('instances')
+      .set({ status: target, expected_issue_earliest: null, expected_issue_latest: null, failure_reason: null, updated_at: now.toISOString() })
+      .where('id', '=', instanceId)
+      .execute();
+    await ctx.db.updateTable('applications').set({ email_confirm_token_hash: null }).where('instance_id', '=', instanceId).execute();
+    await recordEvent(ctx.db, { instanceId, type: 'withdrawn', message: 'Application withdrawn; it is kept for editing and can be submitted again.', at: now, actorId: actor.id });
+  });
+}

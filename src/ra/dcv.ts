@@ -1,0 +1,138 @@
+/**
+ * Domain control: runs the validation authority's checks for an instance's
+ * pending names, records what was found versus expected, and issues once all
+ * names are proven. "Verify now" and the background schedule share this path.
+ */
+import { CertdeskError } from '../errors.js';
+import type { ValidationTable } from '../store/schema.js';
+import type { CheckResult } from '../va/check_result.js';
+import { checkDnsTxt } from '../va/dns_txt.js';
+import { checkHttpFile } from '../va/http_file.js';
+import type { Actor } from './actor.js';
+import type { RaContext } from './context.js';
+import { nextCheckAt } from './dcv_schedule.js';
+import { loadOwnedInstance } from './instances.js';
+import { failInstance, issueIfReady } from './issuance.js';
+import { nextStatus } from './state_machine.js';
+import { recordEvent } from './timeline.js';
+
+/** Tries the DNS record first, then the file; the first method that proves control wins. */
+async function checkOne(ctx: RaContext, v: ValidationTable): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  if (v.dns_name && v.dns_value) {
+    const r = await checkDnsTxt(ctx.dns(), ctx.clock, { name: v.dns_name, value: v.dns_value });
+    results.push(r);
+    if (r.ok) return results;
+  }
+  if (v.file_url && v.file_content) {
+    results.push(await checkHttpFile(ctx.dns(), ctx.clock, { url: v.file_url, content: v.file_content }, { port: ctx.dcvHttpPort }));
+  }
+  return results;
+}
+
+function summary(results: CheckResult[]): string {
+  return results.map((r) => r.message).join(' ');
+}
+
+/** Checks every pending name of the instance once. Call with the instance's lock held. */
+async function checkPending(ctx: RaContext, instanceId: string, trigger: 'user' | 'schedule'): Promise<void> {
+  const pending = await ctx.db.selectFrom('validations').selectAll().where('instance_id', '=', instanceId).where('status', '!=', 'valid').execute();
+  const results = await Promise.all(pending.map((v) => checkOne(ctx, v)));
+  const now = ctx.clock.now();
+  for (const [i, v] of pending.entries()) {
+    const rs = results[i] ?? [];
+    const proven = rs.some((r) => r.ok);
+    const attempts = v.attempts + 1;
+    await ctx.db
+      .updateTable('validations')
+      .set({
+        status: proven ? 'valid' : 'pending',
+        last_results: JSON.stringify(rs),
+        attempts,
+        validated_at: proven ? now.toISOString() : null,
+        next_check_at: proven ? null : (nextCheckAt(attempts, now, new Date(v.deadline))?.toISOString() ?? null),
+      })
+      .where('id', '=', v.id)
+      .execute();
+    const previous = v.last_results ? (JSON.parse(v.last_results) as CheckResult[]) : [];
+    const changed = previous.map((r) => r.reason).join() !== rs.map((r) => r.reason).join();
+    if (proven || trigger === 'user' || changed) {
+      const method = rs.find((r) => r.ok)?.method;
+      await recordEvent(ctx.db, {
+        instanceId,
+        type: proven ? 'dcv_record_found' : 'dcv_record_not_found',
+        message: proven ? `Control of ${v.domain} proven by the ${method === 'dns' ? 'DNS TXT record' : 'validation file'}.` : `${v.domain}: ${summary(rs)}`,
+        at: now,
+        data: { domain: v.domain, results: rs },
+      });
+    }
+  }
+}
+
+export async function verifyNow(ctx: RaContext, actor: Actor, instanceId: string): Promise<void> {
+  await ctx.locks.run(instanceId, async () => {
+    const instance = await loadOwnedInstance(ctx, actor, instanceId);
+    nextStatus(instance.status, 'verify', instance.product);
+    await checkPending(ctx, instanceId, 'user');
+    await issueIfReady(ctx, instanceId);
+  });
+}
+
+/**
+ * One pass of the background schedule: re-checks names whose next check is
+ * due, and fails applications whose deadline passed without proof.
+ */
+export async function runDueChecks(ctx: RaContext, limit = 100): Promise<number> {
+  const now = ctx.clock.now().toISOString();
+  const due = await ctx.db
+    .selectFrom('validations')
+    .innerJoin('instances', 'instances.id', 'validations.instance_id')
+    .select('validations.instance_id')
+    .distinct()
+    .where('validations.status', '!=', 'valid')
+    .where((eb) => eb.or([eb('validations.next_check_at', '<=', now), eb('validations.deadline', '<=', now)]))
+    .where('instances.status', 'in', ['domain_verification', 'under_review'])
+    .limit(limit)
+    .execute();
+  for (const { instance_id } of due) {
+    await ctx.locks.run(instance_id, async () => {
+      const instance = await ctx.db.selectFrom('instances').selectAll().where('id', '=', instance_id).executeTakeFirstOrThrow();
+      if (instance.status !== 'domain_verification' && instance.status !== 'under_review') return;
+      await checkPending(ctx, instance_id, 'schedule');
+      if (await issueIfReady(ctx, instance_id)) return;
+      const expired = await ctx.db
+        .selectFrom('validations')
+        .select('domain')
+        .where('instance_id', '=', instance_id)
+        .where('status', '!=', 'valid')
+        .where('deadline', '<=', ctx.clock.now().toISOString())
+        .execute();
+      if (expired.length > 0) {
+        await failInstance(ctx, instance, `Control of ${expired.map((e) => e.domain).join(', ')} was not proven before the deadline. Publish the DNS record or the file shown, then resubmit.`);
+      }
+    });
+  }
+  return due.length;
+}
+
+/** Lets an OV/EV applicant confirm the CA's email; the token came in the mail. */
+export async function confirmEmail(ctx: RaContext, tokenHashValue: string): Promise<{ instanceId: string }> {
+  const row = await ctx.db
+    .selectFrom('applications')
+    .innerJoin('instances', 'instances.id', 'applications.instance_id')
+    .select(['applications.instance_id', 'applications.email_confirmed_at', 'instances.status', 'instances.product'])
+    .where('applications.email_confirm_token_hash', '=', tokenHashValue)
+    .executeTakeFirst();
+  if (!row) {
+    throw new CertdeskError('CONFIRMATION_INVALID', 'This confirmation link is not valid any more: the application was withdrawn or resubmitted. Use the link in the newest email from the CA.', { status: 404 });
+  }
+  await ctx.locks.run(row.instance_id, async () => {
+    nextStatus(row.status, 'confirm_email', row.product);
+    if (row.email_confirmed_at) return;
+    const now = ctx.clock.now();
+    await ctx.db.updateTable('applications').set({ email_confirmed_at: now.toISOString() }).where('instance_id', '=', row.instance_id).execute();
+    await recordEvent(ctx.db, { instanceId: row.instance_id, type: 'email_confirmed', message: 'The applicant confirmed the verification email.', at: now });
+    await issueIfReady(ctx, row.instance_id);
+  });
+  return { instanceId: row.instance_id };
+}

@@ -1,0 +1,81 @@
+/** The detail of one instance as its owner sees it: application, per-domain proofs, review state, certificate. */
+import type { CheckResult } from '../va/check_result.js';
+import type { Actor } from './actor.js';
+import { applicationView, listDocuments, loadApplication, type ApplicationView } from './applications.js';
+import type { RaContext } from './context.js';
+import { certificateView, type CertificateView } from './issuance.js';
+import { loadSummary, loadVisibleInstance, quotaOf, type InstanceSummary } from './instances.js';
+import type { NameQuota } from './names.js';
+import { approvalsRequired, currentApprovals } from './review_rules.js';
+import { listEvents, type TimelineEvent } from './timeline.js';
+
+export interface ValidationView {
+  domain: string;
+  status: 'pending' | 'valid' | 'invalid';
+  dns: { name: string; type: 'TXT'; value: string } | null;
+  file: { url: string; content: string } | null;
+  lastResults: CheckResult[];
+  attempts: number;
+  nextCheckAt: string | null;
+  validatedAt: string | null;
+  deadline: string;
+}
+
+export interface InstanceDetail extends InstanceSummary {
+  quota: NameQuota;
+  combinedFrom: string[];
+  application: (Omit<ApplicationView, 'csr'> & { csr: { mode: 'auto' | 'manual'; keyAlgorithm: string | null; pem: string | null } }) | null;
+  documents: Awaited<ReturnType<typeof listDocuments>>;
+  validation: ValidationView[];
+  review: { emailConfirmed: boolean; emailConfirmedAt: string | null; approvals: { reviewer: string; at: string }[]; approvalsRequired: number } | null;
+  certificate: (InstanceSummary['certificate'] & Partial<CertificateView>) | null;
+}
+
+export async function instanceDetail(ctx: RaContext, actor: Actor, id: string): Promise<InstanceDetail> {
+  const instance = await loadVisibleInstance(ctx, actor, id);
+  const [summary, quota, parts, appRow, documents, validations, cert] = await Promise.all([
+    loadSummary(ctx, id),
+    quotaOf(ctx, instance),
+    ctx.db.selectFrom('instances').select('id').where('combined_into', '=', id).execute(),
+    loadApplication(ctx, id),
+    listDocuments(ctx, id),
+    ctx.db.selectFrom('validations').selectAll().where('instance_id', '=', id).orderBy('domain').execute(),
+    instance.certificate_id ? ctx.db.selectFrom('certificates').selectAll().where('id', '=', instance.certificate_id).executeTakeFirst() : Promise.resolve(undefined),
+  ]);
+  const application = appRow ? applicationView(appRow) : null;
+  const approvals = instance.product === 'dv' ? [] : await currentApprovals(ctx, instance);
+  return {
+    ...summary,
+    quota,
+    combinedFrom: parts.map((p) => p.id),
+    application,
+    documents,
+    validation: validations.map((v) => ({
+      domain: v.domain,
+      status: v.status,
+      dns: v.dns_name && v.dns_value ? { name: v.dns_name, type: 'TXT' as const, value: v.dns_value } : null,
+      file: v.file_url && v.file_content ? { url: v.file_url, content: v.file_content } : null,
+      lastResults: v.last_results ? (JSON.parse(v.last_results) as CheckResult[]) : [],
+      attempts: v.attempts,
+      nextCheckAt: v.next_check_at,
+      validatedAt: v.validated_at,
+      deadline: v.deadline,
+    })),
+    review:
+      instance.product === 'dv'
+        ? null
+        : {
+            emailConfirmed: appRow?.email_confirmed_at != null,
+            emailConfirmedAt: appRow?.email_confirmed_at ?? null,
+            approvals: approvals.map((a) => ({ reviewer: a.reviewerEmail, at: a.at })),
+            approvalsRequired: approvalsRequired(instance.product),
+          },
+    certificate: cert ? { ...certificateView(ctx, cert), id: cert.id, serial: cert.serial, notBefore: cert.not_before, notAfter: cert.not_after } : null,
+  };
+}
+
+export async function instanceProgress(ctx: RaContext, actor: Actor, id: string): Promise<{ status: string; expectedIssueDate: InstanceSummary['expectedIssueDate']; failureReason: string | null; events: TimelineEvent[] }> {
+  await loadVisibleInstance(ctx, actor, id);
+  const [summary, events] = await Promise.all([loadSummary(ctx, id), listEvents(ctx.db, id)]);
+  return { status: summary.status, expectedIssueDate: summary.expectedIssueDate, failureReason: summary.failureReason, events };
+}

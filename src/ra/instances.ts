@@ -1,0 +1,227 @@
+/**
+ * Instances: the purchased certificate quotas ("buy"), their listing, their
+ * detail view, and combining several OV/EV instances into one application.
+ */
+import { badRequest, CertdeskError, forbidden, notFound } from '../errors.js';
+import { newId } from '../store/ids.js';
+import type { DomainType, InstanceStatus, InstanceTable, Product } from '../store/schema.js';
+import { type Actor, canActOn, requireRole } from './actor.js';
+import type { RaContext } from './context.js';
+import { quotaFor, type NameQuota } from './names.js';
+import { availableActions, nextStatus, STATUSES } from './state_machine.js';
+import { recordEvent } from './timeline.js';
+
+export const PRODUCTS: readonly Product[] = ['dv', 'ov', 'ev'];
+export const DOMAIN_TYPES: readonly DomainType[] = ['single', 'wildcard', 'multi'];
+const MAX_MULTI_DOMAINS = 250;
+const MAX_TERM_MONTHS = 60;
+
+export interface CreateInstanceInput {
+  owner?: string;
+  product: string;
+  domainType: string;
+  domainCount?: number;
+  termMonths?: number;
+}
+
+export interface ListQuery {
+  status?: string;
+  domain?: string;
+  page?: number;
+  pageSize?: number;
+}
+
+export async function createInstance(ctx: RaContext, actor: Actor, input: CreateInstanceInput): Promise<InstanceTable> {
+  const selfService = ctx.settings.current().selfServicePurchase;
+  if (actor.role !== 'admin' && !(selfService && actor.role === 'subscriber')) {
+    throw forbidden('Only an admin can grant certificate instances; ask an admin, or have self-service purchase enabled in the settings.');
+  }
+  if (!PRODUCTS.includes(input.product as Product)) {
+    throw badRequest('PRODUCT_INVALID', `product must be one of ${PRODUCTS.join(', ')} (domain validated, organization validated, extended validation).`, 'product');
+  }
+  if (!DOMAIN_TYPES.includes(input.domainType as DomainType)) {
+    throw badRequest('DOMAIN_TYPE_INVALID', `domainType must be one of ${DOMAIN_TYPES.join(', ')}.`, 'domainType');
+  }
+  const domainType = input.domainType as DomainType;
+  const domainCount = domainType === 'multi' ? (input.domainCount ?? 2) : 1;
+  if (!Number.isInteger(domainCount) || domainCount < 1 || domainCount > MAX_MULTI_DOMAINS || (domainType !== 'multi' && input.domainCount !== undefined && input.domainCount !== 1)) {
+    throw badRequest('DOMAIN_COUNT_INVALID', domainType === 'multi' ? `domainCount must be a whole number from 2 to ${MAX_MULTI_DOMAINS} for a multi-domain instance.` : `A ${domainType} instance covers exactly one name; leave domainCount out or set it to 1.`, 'domainCount');
+  }
+  if (domainType === 'multi' && domainCount < 2) {
+    throw badRequest('DOMAIN_COUNT_INVALID', `domainCount must be a whole number from 2 to ${MAX_MULTI_DOMAINS} for a multi-domain instance.`, 'domainCount');
+  }
+  const termMonths = input.termMonths ?? 12;
+  if (!Number.isInteger(termMonths) || termMonths < 1 || termMonths > MAX_TERM_MONTHS) {
+    throw badRequest('TERM_INVALID', `termMonths must be a whole number from 1 to ${MAX_TERM_MONTHS}.`, 'termMonths');
+  }
+  const ownerId = await resolveOwner(ctx, actor, input.owner);
+  const at = ctx.clock.now().toISOString();
+  const row: InstanceTable = {
+    id: newId('inst'),
+    owner_id: ownerId,
+    product: input.product as Product,
+    domain_type: domainType,
+    domain_count: domainCount,
+    term_months: termMonths,
+    status: 'pending_application',
+    combined_into: null,
+    domains_text: '',
+    submission_round: 0,
+    submitted_at: null,
+    expected_issue_earliest: null,
+    expected_issue_latest: null,
+    failure_reason: null,
+    certificate_id: null,
+    created_at: at,
+    updated_at: at,
+  };
+  await ctx.db.insertInto('instances').values(row).execute();
+  await recordEvent(ctx.db, { instanceId: row.id, type: 'instance_created', message: `Instance created: ${row.product.toUpperCase()} ${domainType}${domainType === 'multi' ? ` (${domainCount} domains)` : ''}, ${termMonths} months.`, at: ctx.clock.now(), actorId: actor.id });
+  return row;
+}
+
+async function resolveOwner(ctx: RaContext, actor: Actor, ownerEmail: string | undefined): Promise<string> {
+  if (actor.role !== 'admin') {
+    if (ownerEmail !== undefined && ownerEmail.toLowerCase() !== actor.email) throw forbidden('You can create instances only for yourself.');
+    return actor.id;
+  }
+  if (!ownerEmail) throw badRequest('OWNER_REQUIRED', 'owner is required: the email of the subscriber who receives the instance.', 'owner');
+  const owner = await ctx.db.selectFrom('users').select(['id', 'role']).where('email', '=', ownerEmail.toLowerCase()).executeTakeFirst();
+  if (!owner) throw badRequest('OWNER_UNKNOWN', `There is no user ${ownerEmail}; add the user first (certdesk user add).`, 'owner');
+  return owner.id;
+}
+
+/** Loads an instance the actor may see; anything else is "not found", whether it exists or not. */
+export async function loadVisibleInstance(ctx: RaContext, actor: Actor, id: string): Promise<InstanceTable> {
+  const row = await ctx.db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
+  const visible = row && (canActOn(actor, row.owner_id) || (actor.role === 'reviewer' && row.product !== 'dv'));
+  if (!row || !visible) throw notFound(`Instance ${id}`);
+  return row;
+}
+
+/** Loads an instance the actor may change: the owner's or, for admins, any. */
+export async function loadOwnedInstance(ctx: RaContext, actor: Actor, id: string): Promise<InstanceTable> {
+  const row = await loadVisibleInstance(ctx, actor, id);
+  if (!canActOn(actor, row.owner_id)) throw forbidden('Only the subscriber who owns this instance can change it.');
+  if (row.combined_into) {
+    throw new CertdeskError('INSTANCE_COMBINED', `This instance is combined into ${row.combined_into}; work on that instance instead.`, { status: 409 });
+  }
+  return row;
+}
+
+/** The name quota of an instance, including any instances combined into it. */
+export async function quotaOf(ctx: RaContext, instance: InstanceTable): Promise<NameQuota> {
+  const parts = await ctx.db.selectFrom('instances').select(['domain_type', 'domain_count']).where('combined_into', '=', instance.id).execute();
+  return quotaFor([instance, ...parts].map((p) => ({ domainType: p.domain_type, domainCount: p.domain_count })));
+}
+
+export interface InstanceSummary {
+  id: string;
+  owner: string;
+  product: Product;
+  domainType: DomainType;
+  domainCount: number;
+  termMonths: number;
+  status: InstanceStatus;
+  domains: string[];
+  combinedInto: string | null;
+  submittedAt: string | null;
+  expectedIssueDate: { earliest: string; latest: string } | null;
+  failureReason: string | null;
+  certificate: { id: string; serial: string; notBefore: string; notAfter: string } | null;
+  actions: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+type SummaryRow = InstanceTable & { owner_email: string; cert_serial: string | null; cert_not_before: string | null; cert_not_after: string | null };
+
+export function summarize(row: SummaryRow): InstanceSummary {
+  return {
+    id: row.id,
+    owner: row.owner_email,
+    product: row.product,
+    domainType: row.domain_type,
+    domainCount: row.domain_count,
+    termMonths: row.term_months,
+    status: row.status,
+    domains: row.domains_text ? row.domains_text.split(' ') : [],
+    combinedInto: row.combined_into,
+    submittedAt: row.submitted_at,
+    expectedIssueDate: row.expected_issue_earliest && row.expected_issue_latest ? { earliest: row.expected_issue_earliest, latest: row.expected_issue_latest } : null,
+    failureReason: row.failure_reason,
+    certificate:
+      row.certificate_id && row.cert_serial && row.cert_not_before && row.cert_not_after
+        ? { id: row.certificate_id, serial: row.cert_serial, notBefore: row.cert_not_before, notAfter: row.cert_not_after }
+        : null,
+    actions: row.combined_into ? [] : availableActions(row.status),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function summaryQuery(ctx: RaContext) {
+  return ctx.db
+    .selectFrom('instances')
+    .innerJoin('users', 'users.id', 'instances.owner_id')
+    .leftJoin('certificates', 'certificates.id', 'instances.certificate_id')
+    .selectAll('instances')
+    .select(['users.email as owner_email', 'certificates.serial as cert_serial', 'certificates.not_before as cert_not_before', 'certificates.not_after as cert_not_after']);
+}
+
+export async function loadSummary(ctx: RaContext, id: string): Promise<InstanceSummary> {
+  const row = await summaryQuery(ctx).where('instances.id', '=', id).executeTakeFirstOrThrow();
+  return summarize(row);
+}
+
+export async function listInstances(ctx: RaContext, actor: Actor, query: ListQuery): Promise<{ items: InstanceSummary[]; total: number; page: number; pageSize: number }> {
+  const page = query.page ?? 1;
+  const pageSize = query.pageSize ?? 20;
+  if (!Number.isInteger(page) || page < 1) throw badRequest('PAGE_INVALID', 'page must be a whole number from 1.', 'page');
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100) throw badRequest('PAGE_SIZE_INVALID', 'pageSize must be a whole number from 1 to 100.', 'pageSize');
+  if (query.status !== undefined && !STATUSES.includes(query.status as InstanceStatus)) {
+    throw badRequest('STATUS_INVALID', `status must be one of ${STATUSES.join(', ')}.`, 'status');
+  }
+  let base = ctx.db.selectFrom('instances').where('instances.combined_into', 'is', null);
+  if (actor.role === 'subscriber' || actor.role === 'reviewer') base = base.where('instances.owner_id', '=', actor.id);
+  if (query.status) base = base.where('instances.status', '=', query.status as InstanceStatus);
+  if (query.domain) base = base.where('instances.domains_text', 'like', `%${query.domain.toLowerCase().replace(/[%_]/g, '')}%`);
+  const { total } = await base.select((eb) => eb.fn.countAll<number | string>().as('total')).executeTakeFirstOrThrow();
+  let rows = summaryQuery(ctx).where('instances.combined_into', 'is', null);
+  if (actor.role === 'subscriber' || actor.role === 'reviewer') rows = rows.where('instances.owner_id', '=', actor.id);
+  if (query.status) rows = rows.where('instances.status', '=', query.status as InstanceStatus);
+  if (query.domain) rows = rows.where('instances.domains_text', 'like', `%${query.domain.toLowerCase().replace(/[%_]/g, '')}%`);
+  const items = await rows.orderBy('instances.created_at', 'desc').orderBy('instances.id').limit(pageSize).offset((page - 1) * pageSize).execute();
+  return { items: items.map(summarize), total: Number(total), page, pageSize };
+}
+
+/**
+ * Combines several pending OV/EV instances into the first one: its application
+ * may then bind the sum of their names, including wildcards, which is how a
+ * multi-domain wildcard or a hybrid certificate is made.
+ */
+export async function combineInstances(ctx: RaContext, actor: Actor, ids: string[]): Promise<InstanceTable> {
+  requireRole(actor, 'subscriber', 'admin');
+  if (!Array.isArray(ids) || ids.length < 2 || new Set(ids).size !== ids.length) {
+    throw badRequest('COMBINE_NEEDS_TWO', 'Pick at least two different instances to combine.', 'instanceIds');
+  }
+  const rows: InstanceTable[] = [];
+  for (const id of ids) rows.push(await loadOwnedInstance(ctx, actor, id));
+  const [primary, ...rest] = rows as [InstanceTable, ...InstanceTable[]];
+  for (const row of rows) {
+    nextStatus(row.status, 'combine', row.product);
+    if (row.product === 'dv') throw badRequest('COMBINE_DV', `Instance ${row.id} is DV; only OV and EV instances can be combined.`, 'instanceIds');
+    if (row.product !== primary.product) throw badRequest('COMBINE_MIXED_PRODUCTS', 'All combined instances must have the same validation level (all OV or all EV).', 'instanceIds');
+    if (row.owner_id !== primary.owner_id) throw badRequest('COMBINE_MIXED_OWNERS', 'All combined instances must belong to the same subscriber.', 'instanceIds');
+  }
+  const partsOfPrimary = await ctx.db.selectFrom('instances').select('id').where('combined_into', 'in', rest.map((r) => r.id)).execute();
+  if (partsOfPrimary.length > 0) throw badRequest('COMBINE_NESTED', 'An instance that already holds combined instances can only be the first one picked.', 'instanceIds');
+  const at = ctx.clock.now();
+  await ctx.db.transaction().execute(async (trx) => {
+    await trx.updateTable('instances').set({ combined_into: primary.id, updated_at: at.toISOString() }).where('id', 'in', rest.map((r) => r.id)).execute();
+  });
+  for (const row of rows) {
+    await recordEvent(ctx.db, { instanceId: row.id, type: 'combined', message: row === primary ? `Combined with ${rest.map((r) => r.id).join(', ')}.` : `Combined into ${primary.id}.`, at, actorId: actor.id, data: { primary: primary.id, parts: rest.map((r) => r.id) } });
+  }
+  return primary;
+}

@@ -1,0 +1,269 @@
+/**
+ * Issuance: once every condition of the product holds (domain control proven;
+ * for OV/EV also the applicant's email confirmation and the reviewers'
+ * approvals), CAA is checked and the CA signs. Also the certificate's view,
+ * its download packages and its revocation.
+ */
+import { buildServerBundle, bundleBaseName, describeServerBundle, SERVER_TYPES, type ServerType } from '../bundle/server_bundle.js';
+import { badRequest, CertdeskError, forbidden, notFound } from '../errors.js';
+import type { LeafParams } from '../pki/certificate.js';
+import { REVOCATION_REASON_CODES, type RevocationReason } from '../pki/crl.js';
+import { parseCsr } from '../pki/csr.js';
+import { newId } from '../store/ids.js';
+import type { CertificateTable, InstanceTable } from '../store/schema.js';
+import { checkCaa } from '../va/caa.js';
+import { type Actor, canActOn } from './actor.js';
+import type { Organization } from './applicant.js';
+import { applicationView, loadApplication } from './applications.js';
+import type { RaContext } from './context.js';
+import type { BoundName } from './names.js';
+import { approvalsRequired, currentApprovals } from './review_rules.js';
+import { nextStatus } from './state_machine.js';
+import { recordEvent } from './timeline.js';
+import { deliver, detailsUrl } from './mail.js';
+import { issuedMail } from '../notify/templates.js';
+
+const BUSINESS_CATEGORY: Record<Organization['type'], string> = {
+  private: 'Private Organization',
+  business: 'Business Entity',
+  government: 'Government Entity',
+  non_commercial: 'Non-Commercial Entity',
+};
+
+/** Moves the instance to `validation_failed` with a cause the subscriber can act on. */
+export async function failInstance(ctx: RaContext, instance: InstanceTable, reason: string, actorId: string | null = null): Promise<void> {
+  const target = nextStatus(instance.status, 'fail', instance.product);
+  const now = ctx.clock.now();
+  await ctx.db
+    .updateTable('instances')
+    .set({ status: target, failure_reason: reason, expected_issue_earliest: null, expected_issue_latest: null, updated_at: now.toISOString() })
+    .where('id', '=', instance.id)
+    .where('status', '=', instance.status)
+    .execute();
+  await recordEvent(ctx.db, { instanceId: instance.id, type: 'validation_failed', message: `Validation failed: ${reason}`, at: now, actorId });
+}
+
+/** Issues the certificate if everything the product needs is in place. Call with the instance's lock held. */
+export async function issueIfReady(ctx: RaContext, instanceId: string): Promise<boolean> {
+  const instance = await ctx.db.selectFrom('instances').selectAll().where('id', '=', instanceId).executeTakeFirstOrThrow();
+  if (instance.status !== 'domain_verification' && instance.status !== 'under_review') return false;
+  const pending = await ctx.db.selectFrom('validations').select('id').where('instance_id', '=', instanceId).where('status', '!=', 'valid').executeTakeFirst();
+  if (pending) return false;
+  const row = await loadApplication(ctx, instanceId);
+  if (!row) return false;
+  const application = applicationView(row);
+  if (instance.product !== 'dv') {
+    if (!application.emailConfirmedAt) return false;
+    const approvals = await currentApprovals(ctx, instance);
+    if (approvals.length < approvalsRequired(instance.product)) return false;
+  }
+  const caaProblem = await firstCaaProblem(ctx, application.domains);
+  if (caaProblem) {
+    await recordEvent(ctx.db, { instanceId, type: 'caa_forbidden', message: caaProblem, at: ctx.clock.now() });
+    await failInstance(ctx, instance, caaProblem);
+    return false;
+  }
+  await sign(ctx, instance, row.key_sealed, application);
+  return true;
+}
+
+async function firstCaaProblem(ctx: RaContext, names: BoundName[]): Promise<string | null> {
+  const identities = ctx.settings.current().caaIdentities;
+  for (const name of names) {
+    if (name.kind === 'ip') continue;
+    const wildcard = name.kind === 'wildcard';
+    const result = await checkCaa(ctx.dns(), name.name, { identities, wildcard });
+    if (!result.allowed) {
+      return `CAA check for ${name.display} refused issuance: ${result.reason} To issue, add a CAA record "0 ${wildcard ? 'issuewild' : 'issue'} \\"${identities[0]}\\"" at ${result.relevantAt ?? name.name.replace(/^\*\./, '')} (or remove the records that forbid it), then resubmit.`;
+    }
+  }
+  return null;
+}
+
+async function sign(ctx: RaContext, instance: InstanceTable, keySealed: string | null, application: ReturnType<typeof applicationView>): Promise<void> {
+  const now = ctx.clock.now();
+  const termEnd = new Date(instance.created_at);
+  termEnd.setUTCMonth(termEnd.getUTCMonth() + instance.term_months);
+  const org = application.organization;
+  const organization: LeafParams['organization'] | undefined = org
+    ? {
+        name: org.name,
+        locality: org.city,
+        state: org.state,
+        country: org.country,
+        ...(instance.product === 'ev' ? { registrationNumber: org.registrationNumber, businessCategory: BUSINESS_CATEGORY[org.type], jurisdictionCountry: org.country } : {}),
+      }
+    : undefined;
+  let issued;
+  try {
+    issued = ctx.ca.issue({
+      level: instance.product,
+      dnsNames: application.domains.filter((d) => d.kind !== 'ip').map((d) => d.name),
+      ipAddresses: application.domains.filter((d) => d.kind === 'ip').map((d) => d.name),
+      subjectPublicKeyDer: parseCsr(application.csr.pem ?? '').spkiDer,
+      notAfterLimit: termEnd,
+      ...(organization ? { organization } : {}),
+    });
+  } catch (err) {
+    const reason = err instanceof CertdeskError ? err.message : 'the certificate authority could not sign the certificate';
+    ctx.logger.error({ instanceId: instance.id, err: err instanceof Error ? err.message : String(err) }, 'issuance failed');
+    await recordEvent(ctx.db, { instanceId: instance.id, type: 'issuance_failed', message: `Issuance failed: ${reason}`, at: now });
+    await failInstance(ctx, instance, `Issuance failed: ${reason}`);
+    return;
+  }
+  const d = issued.description;
+  const cert: CertificateTable = {
+    id: newId('cert'),
+    instance_id: instance.id,
+    owner_id: instance.owner_id,
+    serial: issued.serial,
+    common_name: d.dnsNames[0] ?? d.ipAddresses[0] ?? '',
+    names: JSON.stringify([...d.dnsNames, ...d.ipAddresses]),
+    not_before: d.notBefore.toISOString(),
+    not_after: d.notAfter.toISOString(),
+    issuer: d.issuer,
+    key_algorithm: d.keyAlgorithm,
+    signature_algorithm: d.signatureAlgorithm,
+    sha1: d.fingerprints.sha1,
+    sha256: d.fingerprints.sha256,
+    pem: issued.pem,
+    chain_pem: ctx.ca.intermediatePem,
+    key_sealed: keySealed,
+    revoked_at: null,
+    revocation_reason: null,
+    created_at: now.toISOString(),
+  };
+  const target = nextStatus(instance.status, 'issue', instance.product);
+  await ctx.db.transaction().execute(async (trx) => {
+    await trx.insertInto('certificates').values(cert).execute();
+    await trx
+      .updateTable('instances')
+      .set({ status: target, certificate_id: cert.id, failure_reason: null, updated_at: now.toISOString() })
+      .where('id', '=', instance.id)
+      .execute();
+  });
+  await recordEvent(ctx.db, { instanceId: instance.id, type: 'issued', message: `Certificate issued: serial ${cert.serial}, valid until ${cert.not_after}.`, at: now, data: { certificateId: cert.id, serial: cert.serial } });
+  const mail = issuedMail({
+    applicantName: application.contact.name,
+    to: application.contact.email,
+    domains: application.domains.map((d) => d.display),
+    instanceId: instance.id,
+    notAfter: d.notAfter,
+    detailsUrl: detailsUrl(ctx, instance.id),
+  });
+  await deliver(ctx, instance.id, mail, 'the issuance notice');
+}
+
+export interface CertificateView {
+  id: string;
+  instanceId: string;
+  serial: string;
+  commonName: string;
+  names: string[];
+  notBefore: string;
+  notAfter: string;
+  issuer: string;
+  keyAlgorithm: string;
+  signatureAlgorithm: string;
+  fingerprints: { sha1: string; sha256: string };
+  status: 'valid' | 'revoked' | 'expired';
+  revokedAt: string | null;
+  revocationReason: string | null;
+  privateKeyIncluded: boolean;
+  pem: string;
+  chainPem: string;
+  downloads: { server: ServerType; files: { name: string; description: string }[] }[];
+}
+
+export function certificateView(ctx: RaContext, row: CertificateTable): CertificateView {
+  const now = ctx.clock.now().toISOString();
+  const hasKey = row.key_sealed !== null;
+  return {
+    id: row.id,
+    instanceId: row.instance_id,
+    serial: row.serial,
+    commonName: row.common_name,
+    names: JSON.parse(row.names) as string[],
+    notBefore: row.not_before,
+    notAfter: row.not_after,
+    issuer: row.issuer,
+    keyAlgorithm: row.key_algorithm,
+    signatureAlgorithm: row.signature_algorithm,
+    fingerprints: { sha1: row.sha1, sha256: row.sha256 },
+    status: row.revoked_at ? 'revoked' : row.not_after < now ? 'expired' : 'valid',
+    revokedAt: row.revoked_at,
+    revocationReason: row.revocation_reason,
+    privateKeyIncluded: hasKey,
+    pem: row.pem,
+    chainPem: row.chain_pem,
+    downloads: SERVER_TYPES.map((server) => ({ server, files: describeServerBundle(server, hasKey) })),
+  };
+}
+
+async function loadCertificateFor(ctx: RaContext, actor: Actor, id: string): Promise<CertificateTable> {
+  const row = await ctx.db.selectFrom('certificates').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row || !canActOn(actor, row.owner_id)) throw notFound(`Certificate ${id}`);
+  return row;
+}
+
+export async function getCertificate(ctx: RaContext, actor: Actor, id: string): Promise<CertificateView> {
+  return certificateView(ctx, await loadCertificateFor(ctx, actor, id));
+}
+
+export async function listCertificates(ctx: RaContext, actor: Actor): Promise<CertificateView[]> {
+  let q = ctx.db.selectFrom('certificates').selectAll();
+  if (actor.role !== 'admin') q = q.where('owner_id', '=', actor.id);
+  const rows = await q.orderBy('created_at', 'desc').limit(500).execute();
+  return rows.map((r) => certificateView(ctx, r));
+}
+
+/** The zip for one server type. Only the owner downloads: the zip may hold the private key. */
+export async function downloadBundle(ctx: RaContext, actor: Actor, instanceId: string, server: string): Promise<{ fileName: string; zip: Buffer }> {
+  if (!SERVER_TYPES.includes(server as ServerType)) {
+    throw badRequest('SERVER_TYPE_INVALID', `server must be one of ${SERVER_TYPES.join(', ')}.`, 'server');
+  }
+  const instance = await ctx.db.selectFrom('instances').selectAll().where('id', '=', instanceId).executeTakeFirst();
+  if (!instance || !canActOn(actor, instance.owner_id)) throw notFound(`Instance ${instanceId}`);
+  if (actor.id !== instance.owner_id) throw forbidden('Only the subscriber who owns the certificate can download it, because the package can contain the private key.');
+  nextStatus(instance.status, 'download', instance.product);
+  const cert = await ctx.db.selectFrom('certificates').selectAll().where('id', '=', instance.certificate_id ?? '').executeTakeFirstOrThrow();
+  const base = bundleBaseName(cert.common_name);
+  const bundle = buildServerBundle({
+    server: server as ServerType,
+    baseName: base,
+    leafPem: cert.pem,
+    chainPems: [cert.chain_pem],
+    ...(cert.key_sealed ? { privateKeyPem: ctx.vault.open(cert.key_sealed, `instance:${instance.id}`) } : {}),
+    now: ctx.clock.now(),
+  });
+  return { fileName: `${base}_${server}.zip`, zip: bundle.zip };
+}
+
+const SUBSCRIBER_REASONS: readonly RevocationReason[] = ['unspecified', 'keyCompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation'];
+
+export async function revokeCertificate(ctx: RaContext, actor: Actor, certificateId: string, reason: unknown): Promise<CertificateView> {
+  const r = (reason ?? 'unspecified') as RevocationReason;
+  const allowed = actor.role === 'admin' ? (Object.keys(REVOCATION_REASON_CODES) as RevocationReason[]) : SUBSCRIBER_REASONS;
+  if (!allowed.includes(r)) {
+    throw badRequest('REVOCATION_REASON_INVALID', `reason must be one of ${allowed.join(', ')}.`, 'reason');
+  }
+  const cert = await loadCertificateFor(ctx, actor, certificateId);
+  return ctx.locks.run(cert.instance_id, async () => {
+    const instance = await ctx.db.selectFrom('instances').selectAll().where('id', '=', cert.instance_id).executeTakeFirstOrThrow();
+    if (cert.revoked_at) throw new CertdeskError('ALREADY_REVOKED', `Certificate ${cert.serial} was already revoked at ${cert.revoked_at}.`, { status: 409 });
+    const target = nextStatus(instance.status, 'revoke', instance.product);
+    const now = ctx.clock.now().toISOString();
+    await ctx.db.transaction().execute(async (trx) => {
+      await trx.updateTable('certificates').set({ revoked_at: now, revocation_reason: r }).where('id', '=', cert.id).execute();
+      await trx.updateTable('instances').set({ status: target, updated_at: now }).where('id', '=', instance.id).execute();
+    });
+    ctx.ca.invalidateCrl();
+    await recordEvent(ctx.db, { instanceId: instance.id, type: 'revoked', message: `Certificate ${cert.serial} revoked (${r}).`, at: ctx.clock.now(), actorId: actor.id });
+    return certificateView(ctx, { ...cert, revoked_at: now, revocation_reason: r });
+  });
+}
+
+export async function revokedEntries(ctx: RaContext) {
+  const rows = await ctx.db.selectFrom('certificates').select(['serial', 'revoked_at', 'revocation_reason']).where('revoked_at', 'is not', null).execute();
+  return rows.map((r) => ({ serial: r.serial, revokedAt: new Date(r.revoked_at ?? 0), reason: (r.revocation_reason ?? 'unspecified') as RevocationReason }));
+}

@@ -1,0 +1,52 @@
+/** The instance's progress: every step is an event, shown as "View progress". */
+import type { Db } from '../store/database.js';
+
+export type EventType =
+  | 'instance_created'
+  | 'application_saved'
+  | 'document_uploaded'
+  | 'combined'
+  | 'submitted'
+  | 'mail_sent'
+  | 'mail_failed'
+  | 'email_confirmed'
+  | 'dcv_record_found'
+  | 'dcv_record_not_found'
+  | 'caa_forbidden'
+  | 'phone_verified'
+  | 'review_approved'
+  | 'review_rejected'
+  | 'issued'
+  | 'issuance_failed'
+  | 'validation_failed'
+  | 'withdrawn'
+  | 'revoked';
+
+export interface TimelineEvent {
+  type: EventType;
+  message: string;
+  at: string;
+  data: Record<string, unknown> | null;
+}
+
+export async function recordEvent(
+  db: Db,
+  event: { instanceId: string; type: EventType; message: string; at: Date; actorId?: string | null; data?: Record<string, unknown> },
+): Promise<void> {
+  await db
+    .insertInto('events')
+    .values({
+      instance_id: event.instanceId,
+      type: event.type,
+      message: event.message,
+      data: event.data ? JSON.stringify(event.data) : null,
+      actor_id: event.actorId ?? null,
+      at: event.at.toISOString(),
+    })
+    .execute();
+}
+
+export async function listEvents(db: Db, instanceId: string): Promise<TimelineEvent[]> {
+  const rows = await db.selectFrom('events').select(['type', 'message', 'at', 'data']).where('instance_id', '=', instanceId).orderBy('id').execute();
+  return rows.map((r) => ({ type: r.type as EventType, message: r.message, at: r.at, data: r.data ? (JSON.parse(r.data) as Record<string, unknown>) : null }));
+}

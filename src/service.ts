@@ -1,0 +1,128 @@
+/**
+ * Starts certdesk: opens the data folder and database, the key vault and the
+ * CA, wires the registration authority, the background schedule and the HTTP
+ * server. On first start it creates the CA hierarchy and the admin account.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildServer } from './api/server.js';
+import { CertificateAuthority } from './ca/authority.js';
+import { KeyVault } from './ca/key_vault.js';
+import { type Clock, systemClock } from './clock.js';
+import { every, type PeriodicJob } from './jobs/scheduler.js';
+import { createLogger, type Logger } from './log.js';
+import { createMailer, type Mailer } from './notify/mailer.js';
+import { addUser } from './ra/accounts.js';
+import type { RaContext } from './ra/context.js';
+import { runDueChecks } from './ra/dcv.js';
+import { KeyedMutex } from './ra/keyed_mutex.js';
+import { randomSecret } from './ra/passwords.js';
+import { type Settings, SettingsStore } from './ra/settings.js';
+import { openDatabase, type OpenedDatabase } from './store/database.js';
+import { databaseOutbox } from './store/outbox.js';
+import { createDnsClient, type DnsClient } from './va/dns_client.js';
+
+export interface ServiceOptions {
+  dataDir: string;
+  databaseUrl?: string;
+  host: string;
+  port: number;
+  publicUrl?: string;
+  dcvHttpPort?: number;
+  caKeyAlgorithm?: 'ecdsa' | 'rsa';
+  caName?: string;
+  adminEmail?: string;
+  /** How often the background schedule looks for due domain checks. */
+  dcvIntervalMs?: number;
+  settingsOverrides?: Partial<Settings>;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface RunningService {
+  ctx: RaContext;
+  app: FastifyInstance;
+  url: string;
+  firstStart: { adminEmail: string; adminPassword: string } | null;
+  stop(): Promise<void>;
+}
+
+function packageVersion(): string {
+  const file = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+/** Builds the RA context for a data folder; the CLI's offline commands use it without the HTTP server. */
+export async function openContext(options: ServiceOptions): Promise<{ ctx: RaContext; db: OpenedDatabase; caCreated: boolean }> {
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger();
+  const db = await openDatabase({ dataDir: options.dataDir, ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}) });
+  const { vault } = KeyVault.openOrCreate(options.dataDir);
+  const settings = new SettingsStore(db.db, options.settingsOverrides ?? {});
+  await settings.load();
+  const publicUrl = (options.publicUrl ?? `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`).replace(/\/+$/, '');
+  const { ca, created } = await CertificateAuthority.open(db.db, vault, clock, { publicUrl, keyAlgorithm: options.caKeyAlgorithm ?? 'ecdsa', name: options.caName ?? 'certdesk' });
+  const outbox = databaseOutbox(db.db, clock);
+  let dns: { key: string; client: DnsClient } | null = null;
+  let mailer: { key: string; mailer: Mailer } | null = null;
+  const ctx: RaContext = {
+    db: db.db,
+    clock,
+    vault,
+    ca,
+    logger,
+    settings,
+    publicUrl,
+    dcvHttpPort: options.dcvHttpPort ?? 80,
+    locks: new KeyedMutex(),
+    // Rebuilt only when an admin changes the settings behind them.
+    dns() {
+      const servers = settings.current().dnsResolvers;
+      const key = servers.join(',');
+      if (!dns || dns.key !== key) dns = { key, client: createDnsClient({ servers }) };
+      return dns.client;
+    },
+    mailer() {
+      const { smtpUrl, mailFrom } = settings.current();
+      const key = `${smtpUrl}|${mailFrom}`;
+      if (!mailer || mailer.key !== key) mailer = { key, mailer: createMailer({ ...(smtpUrl ? { smtpUrl } : {}), from: mailFrom, outbox, logger }) };
+      return mailer.mailer;
+    },
+  };
+  return { ctx, db, caCreated: created };
+}
+
+export async function startService(options: ServiceOptions): Promise<RunningService> {
+  const { ctx, db } = await openContext(options);
+  let firstStart: RunningService['firstStart'] = null;
+  const anyUser = await ctx.db.selectFrom('users').select('id').limit(1).executeTakeFirst();
+  if (!anyUser) {
+    const adminEmail = options.adminEmail ?? 'admin@certdesk.local';
+    const adminPassword = randomSecret(12);
+    await addUser(ctx, { email: adminEmail, role: 'admin', password: adminPassword });
+    firstStart = { adminEmail, adminPassword };
+  }
+  const app = await buildServer(ctx, { version: packageVersion() });
+  const job: PeriodicJob = every(options.dcvIntervalMs ?? 15_000, 'dcv-recheck', ctx.logger, () => runDueChecks(ctx));
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  return {
+    ctx,
+    app,
+    url,
+    firstStart,
+    async stop() {
+      await job.stop();
+      await app.close();
+      await db.close();
+    },
+  };
+}
+
+export function defaultDataDir(): string {
+  return path.resolve('data');
+}

@@ -1,0 +1,183 @@
+/**
+ * The DV workflow through the REST API of a real `certdesk serve`, with the
+ * TXT record in a real bind9, the validation file served by a real nginx, and
+ * what certdesk produces read by openssl, keytool, nginx and curl.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startBind9, type Bind9Server } from '../support/bind9.js';
+import { backends, startCertdesk, type ApiClient, type CertdeskProcess } from '../support/certdesk.js';
+import { contact, expectError, expectOk, grant, run, unzip } from '../support/flows.js';
+import { startNginx, type NginxServer } from '../support/nginx.js';
+import { startTlsNginx } from '../support/nginx_tls.js';
+import { requireTool } from '../support/tools.js';
+
+for (const backend of await backends()) {
+  describe(`DV issuance over REST (${backend})`, () => {
+    let dns: Bind9Server;
+    let web: NginxServer;
+    let service: CertdeskProcess;
+    let admin: ApiClient;
+    let alice: ApiClient;
+
+    before(async () => {
+      dns = await startBind9({ zones: ['example.com', 'example.net', 'example.org'] });
+      web = await startNginx();
+      service = await startCertdesk({ backend, resolvers: [dns.address], dcvHttpPort: web.port });
+      admin = await service.user('ops@example.com', 'admin');
+      alice = await service.user('alice@example.com', 'subscriber');
+    });
+
+    after(async () => {
+      await service?.stop();
+      await web?.stop();
+      await dns?.stop();
+    });
+
+    test('DNS TXT: not found first, then found; issued without human action; downloads work in nginx, IIS and Tomcat; revocation lands in the CRL', async (t) => {
+      for (const tool of ['openssl', 'keytool', 'curl', 'unzip', 'nginx']) if (!requireTool(t, tool)) return;
+      const id = await grant(admin, 'alice@example.com', 'dv', 'single');
+      await expectOk(alice.put(`/api/v1/instances/${id}/application`, { domains: ['www.example.com'], csr: { mode: 'auto', keyAlgorithm: 'ecdsa-p256' }, contact }));
+      const submitted = await expectOk(alice.post(`/api/v1/instances/${id}/submit`));
+      assert.equal(submitted.status, 'domain_verification');
+      assert.ok(submitted.expectedIssueDate, 'an expected issue date is shown');
+      const [v] = submitted.validation;
+      assert.equal(v.domain, 'www.example.com');
+      assert.equal(v.dns.name, '_dnsauth.www.example.com');
+      assert.equal(v.dns.type, 'TXT');
+      assert.match(v.file.url, /^http:\/\/www\.example\.com\/\.well-known\/pki-validation\/.+\.txt$/);
+
+      const early = await expectOk(alice.post(`/api/v1/instances/${id}/verify`));
+      assert.equal(early.status, 'domain_verification');
+      const dnsResult = early.validation[0].lastResults.find((r: any) => r.method === 'dns');
+      assert.equal(dnsResult.ok, false);
+      assert.equal(dnsResult.expected, v.dns.value);
+      assert.ok(['NXDOMAIN', 'NO_RECORD'].includes(dnsResult.reason), dnsResult.reason);
+
+      await dns.addRecord(v.dns.name, 'TXT', 'some-other-value');
+      const wrong = await expectOk(alice.post(`/api/v1/instances/${id}/verify`));
+      const wrongResult = wrong.validation[0].lastResults.find((r: any) => r.method === 'dns');
+      assert.equal(wrongResult.reason, 'WRONG_VALUE');
+      assert.deepEqual(wrongResult.found, ['some-other-value']);
+
+      await dns.addRecord(v.dns.name, 'TXT', v.dns.value);
+      const issued = await expectOk(alice.post(`/api/v1/instances/${id}/verify`));
+      assert.equal(issued.status, 'issued', JSON.stringify(issued.validation));
+      assert.ok(issued.certificate.serial.length >= 16, 'serial has at least 64 bits');
+      assert.deepEqual(issued.certificate.names, ['www.example.com']);
+      assert.match(issued.certificate.fingerprints.sha256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+      assert.equal(issued.certificate.keyAlgorithm, 'ECDSA P-256');
+
+      const progress = await expectOk(alice.get(`/api/v1/instances/${id}/progress`));
+      const types = progress.events.map((e: any) => e.type);
+      for (const step of ['instance_created', 'application_saved', 'submitted', 'dcv_record_not_found', 'dcv_record_found', 'issued']) assert.ok(types.includes(step), `${step} in ${types}`);
+
+      await expectError(alice.post(`/api/v1/instances/${id}/withdraw`), 409, 'WITHDRAW_AFTER_ISSUANCE');
+
+      const root = await alice.get('/ca/root.pem');
+      const chain = await alice.get('/ca/chain.pem');
+      const nginxZip = await alice.call('GET', `/api/v1/instances/${id}/download?server=nginx`);
+      assert.equal(nginxZip.status, 200);
+      assert.equal(nginxZip.headers.get('content-type'), 'application/zip');
+      const nginxBundle = await unzip(nginxZip.bytes);
+      assert.deepEqual(nginxBundle.files, ['www.example.com.key', 'www.example.com.pem']);
+      writeFileSync(path.join(nginxBundle.dir, 'root.pem'), root.bytes);
+      writeFileSync(path.join(nginxBundle.dir, 'chain.pem'), chain.bytes);
+      const leaf = path.join(nginxBundle.dir, 'www.example.com.pem');
+      const verified = await run('openssl', ['verify', '-CAfile', path.join(nginxBundle.dir, 'root.pem'), '-untrusted', leaf, leaf]);
+      assert.match(verified.stdout, /: OK/);
+
+      const tls = await startTlsNginx({ certificate: leaf, key: path.join(nginxBundle.dir, 'www.example.com.key') });
+      try {
+        const { stdout } = await run('curl', ['-sS', '--cacert', path.join(nginxBundle.dir, 'root.pem'), '--resolve', `www.example.com:${tls.port}:127.0.0.1`, `https://www.example.com:${tls.port}/`]);
+        assert.match(stdout, /served by nginx with the certdesk bundle/);
+      } finally {
+        await tls.stop();
+      }
+
+      const iis = await unzip((await alice.call('GET', `/api/v1/instances/${id}/download?server=iis`)).bytes);
+      const pfxPassword = iis.read('pfx-password.txt').trim();
+      const pfx = await run('openssl', ['pkcs12', '-in', path.join(iis.dir, 'www.example.com.pfx'), '-info', '-nodes', '-passin', `pass:${pfxPassword}`]);
+      assert.match(pfx.stdout, /BEGIN PRIVATE KEY/);
+      assert.match(pfx.stdout, /subject=.*www\.example\.com/);
+
+      const tomcat = await unzip((await alice.call('GET', `/api/v1/instances/${id}/download?server=tomcat`)).bytes);
+      const jksPassword = tomcat.read('jks-password.txt').trim();
+      const jks = await run('keytool', ['-list', '-v', '-keystore', path.join(tomcat.dir, 'www.example.com.jks'), '-storepass', jksPassword]);
+      assert.match(jks.stdout, /PrivateKeyEntry/);
+      assert.match(jks.stdout, /Certificate chain length: 2/);
+
+      const apache = await unzip((await alice.call('GET', `/api/v1/instances/${id}/download?server=apache`)).bytes);
+      assert.deepEqual(apache.files, ['www.example.com.key', 'www.example.com_chain.crt', 'www.example.com_public.crt']);
+
+      await expectError(alice.call('GET', `/api/v1/instances/${id}/download?server=windows`), 400, 'SERVER_TYPE_INVALID');
+
+      const revoked = await expectOk(alice.post(`/api/v1/certificates/${issued.certificate.id}/revoke`, { reason: 'keyCompromise' }));
+      assert.equal(revoked.status, 'revoked');
+      assert.equal((await expectOk(alice.get(`/api/v1/instances/${id}`))).status, 'revoked');
+      const crl = await alice.get('/ca/intermediate.crl');
+      assert.equal(crl.status, 200);
+      const crlFile = path.join(nginxBundle.dir, 'intermediate.crl');
+      writeFileSync(crlFile, crl.bytes);
+      const crlText = await run('openssl', ['crl', '-inform', 'DER', '-in', crlFile, '-noout', '-text']);
+      assert.match(crlText.stdout, new RegExp(`Serial Number: ${issued.certificate.serial.toUpperCase()}`));
+      assert.match(crlText.stdout, /Key Compromise/);
+      const crlPem = path.join(nginxBundle.dir, 'intermediate.crl.pem');
+      await run('openssl', ['crl', '-inform', 'DER', '-in', crlFile, '-out', crlPem]);
+      await assert.rejects(
+        run('openssl', ['verify', '-crl_check', '-CAfile', path.join(nginxBundle.dir, 'root.pem'), '-untrusted', path.join(nginxBundle.dir, 'chain.pem'), '-CRLfile', crlPem, leaf]),
+        /certificate revoked/,
+      );
+    });
+
+    test('HTTP file served by nginx proves control', async () => {
+      const id = await grant(admin, 'alice@example.com', 'dv', 'single');
+      await expectOk(alice.put(`/api/v1/instances/${id}/application`, { domains: 'shop.example.net', csr: { mode: 'auto', keyAlgorithm: 'rsa-2048' }, contact }));
+      const submitted = await expectOk(alice.post(`/api/v1/instances/${id}/submit`));
+      const v = submitted.validation[0];
+      await dns.addRecord('shop.example.net', 'A', '127.0.0.1');
+      const missing = await expectOk(alice.post(`/api/v1/instances/${id}/verify`));
+      const httpResult = missing.validation[0].lastResults.find((r: any) => r.method === 'http');
+      assert.equal(httpResult.reason, 'HTTP_STATUS');
+      assert.match(httpResult.message, /404/);
+      await web.writeFile(new URL(v.file.url).pathname, v.file.content);
+      const issued = await expectOk(alice.post(`/api/v1/instances/${id}/verify`));
+      assert.equal(issued.status, 'issued', JSON.stringify(issued.validation));
+      assert.equal(issued.certificate.keyAlgorithm, 'RSA 2048');
+    });
+
+    test('a CAA record that names another CA stops issuance with the cause shown', async () => {
+      await dns.addRecord('example.org', 'CAA', '0 issue "other-ca.example"');
+      const id = await grant(admin, 'alice@example.com', 'dv', 'single');
+      await expectOk(alice.put(`/api/v1/instances/${id}/application`, { domains: ['www.example.org'], csr: { mode: 'auto' }, contact }));
+      const v = (await expectOk(alice.post(`/api/v1/instances/${id}/submit`))).validation[0];
+      await dns.addRecord(v.dns.name, 'TXT', v.dns.value);
+      const failed = await expectOk(alice.post(`/api/v1/instances/${id}/verify`));
+      assert.equal(failed.status, 'validation_failed');
+      assert.match(failed.failureReason, /CAA/);
+      assert.match(failed.failureReason, /example\.org/);
+      const events = (await expectOk(alice.get(`/api/v1/instances/${id}/progress`))).events.map((e: any) => e.type);
+      assert.ok(events.includes('caa_forbidden'));
+
+      await dns.removeRecords('example.org', 'CAA');
+      await dns.addRecord('example.org', 'CAA', '0 issue "certdesk.local"');
+      await expectOk(alice.post(`/api/v1/instances/${id}/submit`));
+      const issued = await expectOk(alice.post(`/api/v1/instances/${id}/verify`));
+      assert.equal(issued.status, 'issued', 'a CAA record naming certdesk allows issuance');
+    });
+
+    test('withdraw before issuance keeps the application for editing', async () => {
+      const id = await grant(admin, 'alice@example.com', 'dv', 'multi', 3);
+      await expectOk(alice.put(`/api/v1/instances/${id}/application`, { domains: 'a.example.com\nb.example.com', csr: { mode: 'auto' }, contact }));
+      await expectOk(alice.post(`/api/v1/instances/${id}/submit`));
+      const withdrawn = await expectOk(alice.post(`/api/v1/instances/${id}/withdraw`));
+      assert.equal(withdrawn.status, 'pending_application');
+      assert.deepEqual(withdrawn.application.domains.map((d: any) => d.name), ['a.example.com', 'b.example.com']);
+      await expectError(alice.post(`/api/v1/instances/${id}/withdraw`), 409, 'INVALID_STATE');
+      const list = await expectOk(alice.get('/api/v1/instances?status=pending_application'));
+      assert.ok(list.items.some((i: any) => i.id === id));
+    });
+  });
+}

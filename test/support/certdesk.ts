@@ -1,0 +1,185 @@
+/**
+ * Runs the real `certdesk serve` (bin/certdesk.js) on a fresh data folder, on
+ * SQLite or on a fresh PostgreSQL database, and talks to it over HTTP like any
+ * client would. Users and tokens are made with the real CLI.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { freePort } from './ports.js';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const BIN = path.join(ROOT, 'bin', 'certdesk.js');
+// scripts/install-test-tools.sh writes the URL when the local server needs a password.
+const PG_URL_FILE = path.join(ROOT, '.certdesk-test', 'pg-url');
+const PG_ADMIN_URL = process.env.CERTDESK_TEST_PG ?? (existsSync(PG_URL_FILE) ? readFileSync(PG_URL_FILE, 'utf8').trim() : 'postgres://postgres@127.0.0.1:5432/test');
+
+export type Backend = 'sqlite' | 'postgres';
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+  bytes: Buffer;
+}
+
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    readonly token: string | null,
+  ) {}
+
+  async call<T = any>(method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+    const init: RequestInit = { method, headers: { ...headers } };
+    if (this.token) (init.headers as Record<string, string>).authorization = `Bearer ${this.token}`;
+    if (body instanceof FormData) init.body = body;
+    else if (body !== undefined) {
+      (init.headers as Record<string, string>)['content-type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    const res = await fetch(this.baseUrl + urlPath, init);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const type = res.headers.get('content-type') ?? '';
+    const parsed = type.includes('json') && bytes.length > 0 ? JSON.parse(bytes.toString('utf8')) : bytes.toString('utf8');
+    return { status: res.status, body: parsed as T, headers: res.headers, bytes };
+  }
+
+  get<T = any>(p: string) {
+    return this.call<T>('GET', p);
+  }
+  post<T = any>(p: string, body?: unknown) {
+    return this.call<T>('POST', p, body ?? {});
+  }
+  put<T = any>(p: string, body: unknown) {
+    return this.call<T>('PUT', p, body);
+  }
+}
+
+export interface CertdeskProcess {
+  url: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  output(): string;
+  cli(args: string[]): Promise<string>;
+  /** Adds a user with the CLI and returns an API client holding its token. */
+  user(email: string, role: 'subscriber' | 'reviewer' | 'admin'): Promise<ApiClient>;
+  anonymous(): ApiClient;
+  stop(): Promise<void>;
+}
+
+/** Is a PostgreSQL server reachable for the tests? */
+export async function postgresAvailable(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function createPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `certdesk_test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export async function startCertdesk(options: { backend?: Backend; resolvers?: string[]; dcvHttpPort?: number; smtpUrl?: string; extraArgs?: string[] } = {}): Promise<CertdeskProcess> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'certdesk-test-'));
+  const pgDb = options.backend === 'postgres' ? await createPgDatabase() : null;
+  const port = await freePort();
+  const dataArgs = ['--data', dataDir, ...(pgDb ? ['--database', pgDb.url] : [])];
+  const args = [
+    BIN,
+    'serve',
+    ...dataArgs,
+    '--listen',
+    `127.0.0.1:${port}`,
+    ...(options.resolvers ?? []).flatMap((r) => ['--dns-resolver', r]),
+    ...(options.dcvHttpPort ? ['--dcv-http-port', String(options.dcvHttpPort)] : []),
+    ...(options.smtpUrl ? ['--smtp-url', options.smtpUrl] : []),
+    ...(options.extraArgs ?? []),
+  ];
+  let output = '';
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CERTDESK_LOG_LEVEL: 'warn' } });
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`certdesk serve exited with ${child.exitCode}:\n${output}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`certdesk serve did not become ready in 30 s:\n${output}`);
+    }
+    await sleep(100);
+  }
+  const cli = async (cliArgs: string[]) => {
+    const { stdout } = await run(process.execPath, [BIN, ...cliArgs, ...dataArgs]);
+    return stdout;
+  };
+  return {
+    url,
+    port,
+    dataDir,
+    databaseUrl: pgDb?.url,
+    output: () => output,
+    cli,
+    async user(email, role) {
+      await cli(['user', 'add', '--email', email, '--role', role]);
+      const out = await cli(['token', 'create', '--email', email]);
+      const token = out.trim().split('\n').pop() ?? '';
+      return new ApiClient(url, token);
+    },
+    anonymous: () => new ApiClient(url, null),
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await Promise.race([exited, sleep(5000)]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      await pgDb?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The database backends an integration test runs on: SQLite always, and
+ * PostgreSQL when reachable. Under CI=true a missing PostgreSQL fails the run.
+ */
+export async function backends(): Promise<Backend[]> {
+  if (await postgresAvailable()) return ['sqlite', 'postgres'];
+  const message = `PostgreSQL is not reachable at ${PG_ADMIN_URL}; the PostgreSQL run of the integration tests is skipped`;
+  if (process.env.CI === 'true') throw new Error(message);
+  console.error(`SKIPPED: ${message}`);
+  return ['sqlite'];
+}

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { CertdeskError } from '../../src/errors.js';
+import { availableActions, isAllowed, nextStatus, STATUSES, type LifecycleAction } from '../../src/ra/state_machine.js';
+import type { InstanceStatus, Product } from '../../src/store/schema.js';
+
+const ACTIONS: LifecycleAction[] = ['edit', 'combine', 'submit', 'verify', 'confirm_email', 'review', 'issue', 'fail', 'withdraw', 'revoke', 'download'];
+const PRODUCTS: Product[] = ['dv', 'ov', 'ev'];
+
+/** The whole table: for every status and action, where it goes (or null when refused). */
+const EXPECTED: Record<InstanceStatus, Partial<Record<LifecycleAction, InstanceStatus | 'by-product'>>> = {
+  pending_application: { edit: 'pending_application', combine: 'pending_application', submit: 'by-product' },
+  domain_verification: { verify: 'domain_verification', issue: 'issued', fail: 'validation_failed', withdraw: 'pending_application' },
+  under_review: { verify: 'under_review', confirm_email: 'under_review', review: 'under_review', issue: 'issued', fail: 'validation_failed', withdraw: 'pending_application' },
+  issued: { revoke: 'revoked', download: 'issued' },
+  validation_failed: { edit: 'validation_failed', submit: 'by-product', withdraw: 'pending_application' },
+  revoked: { download: 'revoked' },
+};
+
+describe('instance state machine', () => {
+  for (const status of STATUSES) {
+    for (const action of ACTIONS) {
+      for (const product of PRODUCTS) {
+        const expected = EXPECTED[status][action];
+        test(`${status} --${action}--> ${expected ?? 'refused'} (${product})`, () => {
+          if (expected === undefined) {
+            assert.equal(isAllowed(action, status), false);
+            assert.throws(
+              () => nextStatus(status, action, product),
+              (err: unknown) => err instanceof CertdeskError && err.status === 409 && err.message.length > 20,
+            );
+            return;
+          }
+          const target = expected === 'by-product' ? (product === 'dv' ? 'domain_verification' : 'under_review') : expected;
+          assert.equal(nextStatus(status, action, product), target);
+        });
+      }
+    }
+  }
+
+  test('withdrawing an issued or revoked certificate is refused with its own code', () => {
+    for (const status of ['issued', 'revoked'] as const) {
+      assert.throws(() => nextStatus(status, 'withdraw', 'dv'), (err: unknown) => err instanceof CertdeskError && err.code === 'WITHDRAW_AFTER_ISSUANCE');
+    }
+  });
+
+  test('other refusals say which status the instance is in', () => {
+    assert.throws(() => nextStatus('pending_application', 'verify', 'dv'), (err: unknown) => err instanceof CertdeskError && err.code === 'INVALID_STATE' && /pending_application/.test(err.message));
+  });
+
+  test('the actions offered to a subscriber never include the CA-side ones', () => {
+    assert.deepEqual(availableActions('pending_application'), ['edit', 'combine', 'submit']);
+    assert.deepEqual(availableActions('domain_verification'), ['verify', 'withdraw']);
+    assert.deepEqual(availableActions('under_review'), ['verify', 'withdraw']);
+    assert.deepEqual(availableActions('issued'), ['revoke', 'download']);
+    assert.deepEqual(availableActions('validation_failed'), ['edit', 'submit', 'withdraw']);
+    assert.deepEqual(availableActions('revoked'), ['download']);
+  });
+});
