@@ -42,7 +42,8 @@ for (const backend of await backends()) {
       await expectOk(alice.put(`/api/v1/instances/${id}/application`, { domains: ['www.example.com'], csr: { mode: 'auto', keyAlgorithm: 'ecdsa-p256' }, contact }));
       const submitted = await expectOk(alice.post(`/api/v1/instances/${id}/submit`));
       assert.equal(submitted.status, 'domain_verification');
-      assert.ok(submitted.expectedIssueDate, 'an expected issue date is shown');
+      const hours = (Date.parse(submitted.expectedIssueDate.latest) - Date.parse(submitted.submittedAt)) / 3600_000;
+      assert.equal(hours, 2, 'DV is expected within hours');
       const [v] = submitted.validation;
       assert.equal(v.domain, 'www.example.com');
       assert.equal(v.dns.name, '_dnsauth.www.example.com');

@@ -105,8 +105,10 @@ async function createPgDatabase(): Promise<{ url: string; drop(): Promise<void> 
   };
 }
 
-export async function startCertdesk(options: { backend?: Backend; resolvers?: string[]; dcvHttpPort?: number; smtpUrl?: string; extraArgs?: string[] } = {}): Promise<CertdeskProcess> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'certdesk-test-'));
+export async function startCertdesk(
+  options: { backend?: Backend; resolvers?: string[]; dcvHttpPort?: number; smtpUrl?: string; extraArgs?: string[]; /** Restart on an existing data folder, kept on stop. */ dataDir?: string } = {},
+): Promise<CertdeskProcess> {
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'certdesk-test-'));
   const pgDb = options.backend === 'postgres' ? await createPgDatabase() : null;
   const port = await freePort();
   const dataArgs = ['--data', dataDir, ...(pgDb ? ['--database', pgDb.url] : [])];
@@ -167,7 +169,7 @@ export async function startCertdesk(options: { backend?: Backend; resolvers?: st
         if (child.exitCode === null) child.kill('SIGKILL');
       }
       await pgDb?.drop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

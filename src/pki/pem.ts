@@ -1,0 +1,45 @@
+import { hash } from 'node:crypto';
+import { CertdeskError } from '../errors.js';
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+const BASE64_BODY = /^[A-Za-z0-9+/=\s]*$/;
+
+export function toPem(der: Uint8Array, label: string): string {
+  const base64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
+  const lines = base64.match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+
+/** Every well-formed PEM block in `text`, in order; text around the blocks is ignored. */
+export function splitPemBlocks(text: string): { label: string; der: Buffer }[] {
+  const blocks: { label: string; der: Buffer }[] = [];
+  for (const match of text.matchAll(PEM_BLOCK)) {
+    const [, label, body] = match;
+    if (label === undefined || body === undefined || !BASE64_BODY.test(body)) continue;
+    const der = Buffer.from(body.replace(/\s+/g, ''), 'base64');
+    if (der.length > 0) blocks.push({ label, der });
+  }
+  return blocks;
+}
+
+/** The DER of the first PEM block (with `label`, when given). */
+export function fromPem(pem: string, label?: string): Buffer {
+  const block = splitPemBlocks(pem).find((b) => label === undefined || b.label === label);
+  if (!block) {
+    const wanted = label ? `a "-----BEGIN ${label}-----" block` : 'a "-----BEGIN ...-----" block';
+    throw new CertdeskError('PEM_INVALID', `The text is not PEM: expected ${wanted} with base64 content.`);
+  }
+  return block.der;
+}
+
+function colonHex(digest: Buffer): string {
+  return digest.toString('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:');
+}
+
+/** SHA-1 and SHA-256 fingerprints formatted like `openssl x509 -fingerprint`. */
+export function fingerprints(der: Uint8Array): { sha1: string; sha256: string } {
+  return {
+    sha1: colonHex(hash('sha1', der, 'buffer')),
+    sha256: colonHex(hash('sha256', der, 'buffer')),
+  };
+}

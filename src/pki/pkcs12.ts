@@ -1,0 +1,108 @@
+import { createCipheriv, createHash, createHmac, createPrivateKey, pbkdf2Sync, randomBytes } from 'node:crypto';
+import forge from 'node-forge';
+import { CertdeskError } from '../errors.js';
+import { fromPem } from './pem.js';
+
+const { asn1 } = forge;
+type Node = forge.asn1.Asn1;
+
+const OID = {
+  data: '1.2.840.113549.1.7.1',
+  encryptedData: '1.2.840.113549.1.7.6',
+  pkcs8ShroudedKeyBag: '1.2.840.113549.1.12.10.1.2',
+  certBag: '1.2.840.113549.1.12.10.1.3',
+  x509Certificate: '1.2.840.113549.1.9.22.1',
+  friendlyName: '1.2.840.113549.1.9.20',
+  localKeyId: '1.2.840.113549.1.9.21',
+  pbes2: '1.2.840.113549.1.5.13',
+  pbkdf2: '1.2.840.113549.1.5.12',
+  hmacWithSha256: '1.2.840.113549.2.9',
+  aes256Cbc: '2.16.840.1.101.3.4.1.42',
+  sha256: '2.16.840.1.101.3.4.2.1',
+};
+/** RFC 7292 appendix B key derivation (MAC key, id 3); node-forge has it, @types/node-forge does not declare it. */
+const pkcs12Kdf = forge.pkcs12 as unknown as {
+  generateKey(password: string, salt: forge.util.ByteStringBuffer, id: number, iterations: number, size: number, md: forge.md.MessageDigest): forge.util.ByteStringBuffer;
+};
+/** OpenSSL 3's defaults for `openssl pkcs12 -export`. */
+const ITERATIONS = 2048;
+
+const bin = (bytes: Uint8Array): string => Buffer.from(bytes).toString('binary');
+const der = (node: Node): Buffer => Buffer.from(asn1.toDer(node).getBytes(), 'binary');
+const seq = (...items: Node[]): Node => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, items);
+const set = (...items: Node[]): Node => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SET, true, items);
+const oid = (id: string): Node => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(id).getBytes());
+const octets = (bytes: Uint8Array): Node => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, bin(bytes));
+const integer = (n: number): Node => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, asn1.integerToDer(n).getBytes());
+const explicit0 = (item: Node): Node => asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [item]);
+const nullNode = (): Node => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, '');
+
+/** PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC): returns the AlgorithmIdentifier and the ciphertext. */
+function pbes2Encrypt(plaintext: Buffer, password: string): { algorithm: Node; ciphertext: Buffer } {
+  const salt = randomBytes(16);
+  const iv = randomBytes(16);
+  const key = pbkdf2Sync(Buffer.from(password, 'utf8'), salt, ITERATIONS, 32, 'sha256');
+  const cipher = createCipheriv('aes-256-cbc', key, iv);
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  const algorithm = seq(
+    oid(OID.pbes2),
+    seq(
+      seq(oid(OID.pbkdf2), seq(octets(salt), integer(ITERATIONS), seq(oid(OID.hmacWithSha256), nullNode()))),
+      seq(oid(OID.aes256Cbc), octets(iv)),
+    ),
+  );
+  return { algorithm, ciphertext };
+}
+
+function bagAttributes(friendlyName: string | undefined, localKeyId: Buffer | undefined): Node[] {
+  const attributes: Node[] = [];
+  if (friendlyName !== undefined) {
+    attributes.push(seq(oid(OID.friendlyName), set(asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BMPSTRING, false, friendlyName))));
+  }
+  if (localKeyId) attributes.push(seq(oid(OID.localKeyId), set(octets(localKeyId))));
+  return attributes.length > 0 ? [set(...attributes)] : [];
+}
+
+const dataContentInfo = (content: Buffer): Node => seq(oid(OID.data), explicit0(octets(content)));
+
+function encryptedDataContentInfo(content: Buffer, password: string): Node {
+  const { algorithm, ciphertext } = pbes2Encrypt(content, password);
+  // encryptedContent is [0] IMPLICIT OCTET STRING: a primitive context tag.
+  const encryptedContent = asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, false, bin(ciphertext));
+  return seq(oid(OID.encryptedData), explicit0(seq(integer(0), seq(oid(OID.data), algorithm, encryptedContent))));
+}
+
+/**
+ * A PKCS#12 file: certificates in a PBES2/AES-256-CBC encrypted bag, the key
+ * (when given) as a PBES2/AES-256-CBC shrouded key bag, and a SHA-256 MAC, so
+ * OpenSSL 3 opens it without -legacy. The leaf and its key share a localKeyId.
+ */
+export function buildPfx(p: { chainPem: string[]; privateKeyPem?: string; password: string; friendlyName: string }): Buffer {
+  const certificates = p.chainPem.map((pem) => fromPem(pem, 'CERTIFICATE'));
+  const leaf = certificates[0];
+  if (!leaf) throw new CertdeskError('PFX_EMPTY', 'A PKCS#12 file needs at least one certificate.', { status: 400 });
+  const localKeyId = p.privateKeyPem === undefined ? undefined : createHash('sha1').update(leaf).digest();
+
+  const certBags = certificates.map((cert, i) =>
+    seq(
+      oid(OID.certBag),
+      explicit0(seq(oid(OID.x509Certificate), explicit0(octets(cert)))),
+      ...(i === 0 ? bagAttributes(p.friendlyName, localKeyId) : []),
+    ),
+  );
+  const contents = [encryptedDataContentInfo(der(seq(...certBags)), p.password)];
+
+  if (p.privateKeyPem !== undefined && localKeyId) {
+    const pkcs8 = createPrivateKey(p.privateKeyPem).export({ type: 'pkcs8', format: 'der' });
+    const { algorithm, ciphertext } = pbes2Encrypt(pkcs8, p.password);
+    const keyBag = seq(oid(OID.pkcs8ShroudedKeyBag), explicit0(seq(algorithm, octets(ciphertext))), ...bagAttributes(p.friendlyName, localKeyId));
+    contents.push(dataContentInfo(der(seq(keyBag))));
+  }
+
+  const authenticatedSafe = der(seq(...contents));
+  const macSalt = randomBytes(16);
+  const macKey = pkcs12Kdf.generateKey(p.password, forge.util.createBuffer(bin(macSalt)), 3, ITERATIONS, 32, forge.md.sha256.create());
+  const mac = createHmac('sha256', Buffer.from(macKey.getBytes(), 'binary')).update(authenticatedSafe).digest();
+  const macData = seq(seq(seq(oid(OID.sha256), nullNode()), octets(mac)), octets(macSalt), integer(ITERATIONS));
+  return der(seq(integer(3), dataContentInfo(authenticatedSafe), macData));
+}
