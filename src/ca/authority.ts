@@ -48,6 +48,8 @@ const BACKDATE_MS = 60 * 1000;
 
 export class CertificateAuthority {
   private crlCache: { der: Buffer; builtAt: number } | null = null;
+  /** No leaf may outlive the intermediate that signs it. */
+  private readonly intermediateNotAfter: Date;
 
   private constructor(
     readonly rootPem: string,
@@ -56,7 +58,9 @@ export class CertificateAuthority {
     private readonly intermediate: IssuerHandle,
     private readonly urls: CaUrls,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.intermediateNotAfter = new Date(new X509Certificate(intermediatePem).validTo);
+  }
 
   /** Loads the hierarchy from the store, creating a root and an intermediate on first start. */
   static async open(db: Db, vault: KeyVault, clock: Clock, options: CaUrls & { keyAlgorithm: 'ecdsa' | 'rsa'; name: string }): Promise<{ ca: CertificateAuthority; created: boolean }> {
@@ -102,8 +106,7 @@ export class CertificateAuthority {
     const notBefore = new Date(now.getTime() - BACKDATE_MS);
     let notAfter = new Date(notBefore.getTime() + maxLeafValidityDays(notBefore) * 86400_000 - 1000);
     if (request.notAfterLimit && request.notAfterLimit < notAfter) notAfter = request.notAfterLimit;
-    const intermediateNotAfter = new Date(new X509Certificate(this.intermediatePem).validTo);
-    if (intermediateNotAfter < notAfter) notAfter = intermediateNotAfter;
+    if (this.intermediateNotAfter < notAfter) notAfter = this.intermediateNotAfter;
     const serial = randomSerial();
     const leaf = issueLeaf({
       serial,
