@@ -13,9 +13,16 @@ import { reviewRoutes } from './routes/reviews.js';
 import { ErrorResponse } from './schemas.js';
 
 export async function buildServer(ctx: RaContext, options: { version: string }): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: ctx.logger as FastifyBaseLogger, // Per-request lines are off: the access log belongs to the reverse proxy, and bodies may carry secrets.
+  const app = Fastify({
+    loggerInstance: ctx.logger as FastifyBaseLogger,
+    // Per-request lines are off: the access log belongs to the reverse proxy, and bodies may carry secrets.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 1024 * 1024, trustProxy: false });
+    bodyLimit: 1024 * 1024,
+    trustProxy: false,
+    // Scalars are coerced (query strings), arrays never: `domains` may be one
+    // text block or a list, and wrapping the text in a list would change its meaning.
+    ajv: { customOptions: { coerceTypes: true } },
+  });
   installErrorHandling(app);
   app.addSchema(ErrorResponse);
   await app.register(swagger, {
