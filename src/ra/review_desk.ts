@@ -7,7 +7,7 @@ import { badRequest, CertdeskError, forbidden, notFound } from '../errors.js';
 import { newId } from '../store/ids.js';
 import type { InstanceTable } from '../store/schema.js';
 import { type Actor, requireRole } from './actor.js';
-import { applicationView, listDocuments, loadApplication, type ApplicationView } from './applications.js';
+import { applicationView, listDocuments, loadApplication } from './applications.js';
 import type { RaContext } from './context.js';
 import { failInstance, issueIfReady } from './issuance.js';
 import { deliver, detailsUrl } from './mail.js';
@@ -109,7 +109,7 @@ export async function reviewDetail(ctx: RaContext, actor: Actor, instanceId: str
     status: instance.status,
     product: instance.product,
     round: instance.submission_round,
-    application: app ? redactForReviewer(applicationView(app)) : null,
+    application: app ? applicationView(app) : null,
     phoneVerification: app?.phone_verification ? (JSON.parse(app.phone_verification) as PhoneVerification) : null,
     documents: await listDocuments(ctx, instanceId),
     approvals: (await currentApprovals(ctx, instance)).map((a) => ({ reviewer: a.reviewerEmail, at: a.at })),
@@ -117,11 +117,6 @@ export async function reviewDetail(ctx: RaContext, actor: Actor, instanceId: str
     history: history.map((h) => ({ round: h.round, decision: h.decision, reason: h.reason, reviewer: h.email, at: h.created_at })),
     ownApplication: instance.owner_id === actor.id,
   };
-}
-
-/** Reviewers read what was applied for, never the generated key. */
-function redactForReviewer(view: ApplicationView): ApplicationView {
-  return view;
 }
 
 function checkCanDecide(actor: Actor, instance: InstanceTable): void {
