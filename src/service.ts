@@ -30,6 +30,7 @@ export interface ServiceOptions {
   port: number;
   publicUrl?: string;
   dcvHttpPort?: number;
+  dcvTlsPort?: number;
   caKeyAlgorithm?: 'ecdsa' | 'rsa';
   caName?: string;
   adminEmail?: string;
@@ -76,6 +77,7 @@ export async function openContext(options: ServiceOptions): Promise<{ ctx: RaCon
     settings,
     publicUrl,
     dcvHttpPort: options.dcvHttpPort ?? 80,
+    dcvTlsPort: options.dcvTlsPort ?? 443,
     locks: new KeyedMutex(),
     // Rebuilt only when an admin changes the settings behind them.
     dns() {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { CertdeskError } from '../errors.js';
 import { addUser, createToken, setPassword } from '../ra/accounts.js';
+import { createEabKeyFor } from '../ra/acme/eab.js';
 import { checkResolver, type Settings } from '../ra/settings.js';
 import { openContext, startService } from '../service.js';
 import { createLogger } from '../log.js';
@@ -62,10 +63,11 @@ export function buildCli(): Command {
     .option('--public-url <url>', 'base URL users reach this service at; used in the AIA and CRL URLs of certificates')
     .option('--dns-resolver <ip:port>', 'DNS server for domain validation and CAA (repeatable)', collect, [])
     .option('--dcv-http-port <n>', 'port the HTTP file method is checked on (tests only; default 80)', parsePort)
+    .option('--dcv-tls-port <n>', 'port the ACME tls-alpn-01 challenge is checked on (tests only; default 443)', parsePort)
     .option('--smtp-url <url>', 'SMTP server for mail, e.g. smtp://user:pass@host:587; without it mail waits in the outbox')
     .option('--ca-key <type>', 'key type of a new CA hierarchy: ecdsa or rsa', 'ecdsa')
     .option('--admin-email <email>', 'email of the admin account created on first start', 'admin@certdesk.local')
-    .action(async (opts: DataOptions & { listen: { host: string; port: number }; publicUrl?: string; dnsResolver: string[]; dcvHttpPort?: number; smtpUrl?: string; caKey: string; adminEmail: string }) => {
+    .action(async (opts: DataOptions & { listen: { host: string; port: number }; publicUrl?: string; dnsResolver: string[]; dcvHttpPort?: number; dcvTlsPort?: number; smtpUrl?: string; caKey: string; adminEmail: string }) => {
       if (opts.caKey !== 'ecdsa' && opts.caKey !== 'rsa') throw new InvalidArgumentError('--ca-key must be ecdsa or rsa');
       const overrides: Partial<Settings> = {};
       if (opts.dnsResolver.length > 0) overrides.dnsResolvers = opts.dnsResolver;
@@ -77,6 +79,7 @@ export function buildCli(): Command {
         port: opts.listen.port,
         ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
         ...(opts.dcvHttpPort ? { dcvHttpPort: opts.dcvHttpPort } : {}),
+        ...(opts.dcvTlsPort ? { dcvTlsPort: opts.dcvTlsPort } : {}),
         caKeyAlgorithm: opts.caKey,
         adminEmail: opts.adminEmail,
         settingsOverrides: overrides,
@@ -87,6 +90,7 @@ export function buildCli(): Command {
         `  console:  ${service.url}/`,
         `  REST API: ${service.url}/api/v1  (OpenAPI: ${service.url}/api/v1/openapi.json)`,
         `  CA files: ${service.url}/ca/root.pem  ${service.url}/ca/chain.pem`,
+        `  ACME:     ${service.ctx.publicUrl}/acme/directory  (EAB key: npx certdesk acme eab create --data ${opts.data} --email EMAIL)`,
         `  data:     ${path.resolve(opts.data)}${opts.database ? ` (database: PostgreSQL)` : ' (SQLite)'}`,
       ];
       if (service.firstStart) {
@@ -125,6 +129,16 @@ export function buildCli(): Command {
     .action(async (opts: DataOptions & { email: string; label: string }) => {
       const token = await offline(opts, (ctx) => createToken(ctx, opts.email, opts.label));
       process.stdout.write(`API token for ${opts.email} (send it as "Authorization: Bearer TOKEN"; it is shown only now):\n${token}\n`);
+    });
+
+  withData(program.command('acme').description('ACME endpoint administration').command('eab').description('External Account Binding keys').command('create').description('create an EAB key for a subscriber; the last two lines are "kid: ..." and "hmac: ..."'))
+    .requiredOption('--email <email>', 'the subscriber whose DV instances the ACME orders draw on')
+    .option('--instance <id>', 'draw only on this instance')
+    .action(async (opts: DataOptions & { email: string; instance?: string }) => {
+      const key = await offline(opts, (ctx) => createEabKeyFor(ctx, opts.email, opts.instance));
+      process.stdout.write(
+        `EAB key for ${opts.email}${key.instanceId ? ` (instance ${key.instanceId})` : ''}; give both values to your ACME client (certbot --eab-kid/--eab-hmac-key, lego --kid/--hmac). The HMAC key is shown only now:\nkid: ${key.kid}\nhmac: ${key.hmacKey}\n`,
+      );
     });
 
   return program;

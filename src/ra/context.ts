@@ -20,6 +20,8 @@ export interface RaContext {
   publicUrl: string;
   /** Port the HTTP file method is checked on: 80, except in tests. */
   dcvHttpPort: number;
+  /** Port the ACME tls-alpn-01 challenge is checked on: 443, except in tests. */
+  dcvTlsPort: number;
   dns(): DnsClient;
   mailer(): Mailer;
   locks: KeyedMutex;

@@ -18,6 +18,12 @@ export interface Settings {
   caaIdentities: string[];
   /** Whether IP addresses may be bound (validated by the file method only). */
   allowIpAddresses: boolean;
+  /** ACME newAccount needs External Account Binding (an EAB key made for a subscriber). */
+  acmeExternalAccountRequired: boolean;
+  /** ACME rate limit: new orders one account may place per hour. */
+  acmeOrdersPerAccountPerHour: number;
+  /** ACME rate limit: new orders naming one registered domain per 7 days, across accounts. */
+  acmeOrdersPerDomainPerWeek: number;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -27,6 +33,9 @@ export const DEFAULT_SETTINGS: Settings = {
   selfServicePurchase: false,
   caaIdentities: ['certdesk.local'],
   allowIpAddresses: true,
+  acmeExternalAccountRequired: true,
+  acmeOrdersPerAccountPerHour: 300,
+  acmeOrdersPerDomainPerWeek: 50,
 };
 
 export function checkResolver(value: string, field: string): string {
@@ -64,8 +73,14 @@ function checkPatch(patch: Record<string, unknown>): Partial<Settings> {
         }
         out.caaIdentities = value.map((v: string) => v.toLowerCase());
         break;
+      case 'acmeOrdersPerAccountPerHour':
+      case 'acmeOrdersPerDomainPerWeek':
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw badRequest('SETTING_INVALID', `${key} must be a whole number of at least 1.`, field);
+        out[key] = value;
+        break;
       case 'selfServicePurchase':
       case 'allowIpAddresses':
+      case 'acmeExternalAccountRequired':
         if (typeof value !== 'boolean') throw badRequest('SETTING_INVALID', `${key} must be true or false.`, field);
         out[key] = value;
         break;

@@ -20,7 +20,11 @@ export type EventType =
   | 'issuance_failed'
   | 'validation_failed'
   | 'withdrawn'
-  | 'revoked';
+  | 'revoked'
+  | 'acme_order_created'
+  | 'acme_challenge_validated'
+  | 'acme_challenge_failed'
+  | 'acme_finalized';
 
 export interface TimelineEvent {
   type: EventType;

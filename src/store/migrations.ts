@@ -178,10 +178,81 @@ function initial(dialect: Dialect): Migration {
   };
 }
 
+/** ACME (RFC 8555): EAB keys, accounts, orders, authorizations, challenges and rate-limit counters. */
+function acme(): Migration {
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('acme_eab_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('owner_id', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('instance_id', 'text', (c) => c.references('instances.id'))
+        .addColumn('hmac_sealed', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_used_at', 'text')
+        .execute();
+      await db.schema.createIndex('acme_eab_keys_owner').on('acme_eab_keys').column('owner_id').execute();
+      await db.schema
+        .createTable('acme_accounts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('owner_id', 'text', (c) => c.references('users.id'))
+        .addColumn('eab_kid', 'text')
+        .addColumn('jwk', 'text', (c) => c.notNull())
+        .addColumn('thumbprint', 'text', (c) => c.notNull().unique())
+        .addColumn('contact', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('acme_orders')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('acme_accounts.id'))
+        .addColumn('instance_id', 'text', (c) => c.notNull().references('instances.id'))
+        .addColumn('identifiers', 'text', (c) => c.notNull())
+        .addColumn('authorization_ids', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('expires', 'text', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .addColumn('certificate_id', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('acme_orders_account').on('acme_orders').columns(['account_id', 'created_at']).execute();
+      await db.schema
+        .createTable('acme_authorizations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('acme_accounts.id'))
+        .addColumn('identifier', 'text', (c) => c.notNull())
+        .addColumn('wildcard', 'integer', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('expires', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('acme_authorizations_reuse').on('acme_authorizations').columns(['account_id', 'identifier', 'status']).execute();
+      await db.schema
+        .createTable('acme_challenges')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('authorization_id', 'text', (c) => c.notNull().references('acme_authorizations.id'))
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('token', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('validated_at', 'text')
+        .addColumn('error', 'text')
+        .execute();
+      await db.schema.createIndex('acme_challenges_authorization').on('acme_challenges').column('authorization_id').execute();
+      await db.schema
+        .createTable('acme_rate_events')
+        .addColumn('bucket', 'text', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('acme_rate_events_bucket').on('acme_rate_events').columns(['bucket', 'at']).execute();
+    },
+  };
+}
+
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect) };
+      return { '0001_initial': initial(dialect), '0002_acme': acme() };
     },
   };
 }

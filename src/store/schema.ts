@@ -180,6 +180,86 @@ export interface AuthorityTable {
   created_at: string;
 }
 
+export interface AcmeEabKeyTable {
+  /** The key id handed to ACME clients (`--eab-kid`). */
+  id: string;
+  owner_id: string;
+  /** Orders of accounts bound with this key draw only on this instance, when set. */
+  instance_id: string | null;
+  /** The HMAC key (base64url) sealed with the master key. */
+  hmac_sealed: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+export type AcmeAccountStatus = 'valid' | 'deactivated' | 'revoked';
+
+export interface AcmeAccountTable {
+  id: string;
+  /** The subscriber whose instances the account's orders draw on; null for accounts made without EAB. */
+  owner_id: string | null;
+  eab_kid: string | null;
+  /** JSON public JWK */
+  jwk: string;
+  /** RFC 7638 SHA-256 thumbprint of the JWK, base64url. */
+  thumbprint: string;
+  /** JSON string[] of mailto: URLs */
+  contact: string;
+  status: AcmeAccountStatus;
+  created_at: string;
+}
+
+export type AcmeOrderStatus = 'pending' | 'ready' | 'processing' | 'valid' | 'invalid';
+
+export interface AcmeOrderTable {
+  id: string;
+  account_id: string;
+  instance_id: string;
+  /** JSON { type: 'dns', value: string }[] */
+  identifiers: string;
+  /** JSON string[] */
+  authorization_ids: string;
+  status: AcmeOrderStatus;
+  expires: string;
+  /** JSON problem document | null */
+  error: string | null;
+  certificate_id: string | null;
+  created_at: string;
+}
+
+export type AcmeAuthorizationStatus = 'pending' | 'valid' | 'invalid' | 'deactivated' | 'expired' | 'revoked';
+
+export interface AcmeAuthorizationTable {
+  id: string;
+  account_id: string;
+  /** The DNS name without any `*.` prefix. */
+  identifier: string;
+  /** 1 when the order asked for `*.identifier`. */
+  wildcard: number;
+  status: AcmeAuthorizationStatus;
+  expires: string;
+  created_at: string;
+}
+
+export type AcmeChallengeType = 'http-01' | 'dns-01' | 'tls-alpn-01';
+
+export interface AcmeChallengeTable {
+  id: string;
+  authorization_id: string;
+  type: AcmeChallengeType;
+  token: string;
+  status: 'pending' | 'processing' | 'valid' | 'invalid';
+  validated_at: string | null;
+  /** JSON problem document | null */
+  error: string | null;
+}
+
+/** One counted action (a new order) in a rate-limit bucket such as `account:ID` or `domain:example.com`. */
+export interface AcmeRateEventTable {
+  bucket: string;
+  at: string;
+}
+
 export interface Database {
   users: UserTable;
   api_tokens: ApiTokenTable;
@@ -194,4 +274,10 @@ export interface Database {
   outbox: OutboxTable;
   settings: SettingTable;
   authorities: AuthorityTable;
+  acme_eab_keys: AcmeEabKeyTable;
+  acme_accounts: AcmeAccountTable;
+  acme_orders: AcmeOrderTable;
+  acme_authorizations: AcmeAuthorizationTable;
+  acme_challenges: AcmeChallengeTable;
+  acme_rate_events: AcmeRateEventTable;
 }

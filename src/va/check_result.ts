@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 
 /** What one domain control check saw; stored on the instance's timeline and shown to the customer. */
 export interface CheckResult {
-  method: 'dns' | 'http';
+  method: 'dns' | 'http' | 'tls-alpn';
   ok: boolean;
   /** ISO 8601 time of the check, from the injected clock. */
   checkedAt: string;
@@ -22,7 +22,9 @@ export type CheckFailureReason =
   | 'HTTP_STATUS'
   | 'CONNECTION_FAILED'
   | 'WRONG_CONTENT'
-  | 'NO_ADDRESS';
+  | 'NO_ADDRESS'
+  | 'TLS_HANDSHAKE'
+  | 'WRONG_CERTIFICATE';
 
 export function passedCheck(clock: Clock, method: CheckResult['method'], expected: string, found: string[], message: string): CheckResult {
   return { method, ok: true, checkedAt: clock.now().toISOString(), expected, found, message };

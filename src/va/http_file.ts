@@ -1,9 +1,9 @@
 import http from 'node:http';
-import { isIP } from 'node:net';
 import type { Clock } from '../clock.js';
 import { badRequest } from '../errors.js';
 import { failedCheck, passedCheck, type CheckFailureReason, type CheckResult } from './check_result.js';
 import type { DnsClient } from './dns_client.js';
+import { hostAddresses } from './host_addresses.js';
 
 export interface HttpFileOptions {
   /** 80 in production; tests point it at their own server. */
@@ -42,25 +42,9 @@ export async function checkHttpFile(
   const fail = (reason: CheckFailureReason, message: string, found: string[] = []) =>
     failedCheck(clock, 'http', expected, found, reason, message);
 
-  let addresses: string[];
-  if (isIP(host)) {
-    addresses = [host];
-  } else {
-    const answer = await dns.addresses(host);
-    if (!answer.ok && answer.rcode === 'NXDOMAIN') {
-      return fail('NXDOMAIN', `The name ${host} does not exist in DNS. Add an A or AAAA record for ${host} pointing at your web server. ${serveIt}`);
-    }
-    if (!answer.ok && answer.rcode !== 'NODATA') {
-      return fail(
-        answer.rcode === 'TIMEOUT' ? 'TIMEOUT' : 'DNS_ERROR',
-        `Looking up the address of ${host} failed: ${answer.detail}. Check that the name servers of your domain answer for this name.`,
-      );
-    }
-    addresses = answer.ok ? answer.records : [];
-    if (addresses.length === 0) {
-      return fail('NO_ADDRESS', `${host} has no A or AAAA record, so no web server can be reached. Add an address record pointing at your web server. ${serveIt}`);
-    }
-  }
+  const resolved = await hostAddresses(dns, host);
+  if (!resolved.ok) return fail(resolved.reason, resolved.reason === 'NXDOMAIN' || resolved.reason === 'NO_ADDRESS' ? `${resolved.problem} ${serveIt}` : resolved.problem);
+  const { addresses } = resolved;
 
   const failures: string[] = [];
   let timedOut = false;

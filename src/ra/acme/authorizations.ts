@@ -1,0 +1,171 @@
+/**
+ * ACME authorizations and their challenges: created per identifier, reused
+ * for the same account and identifier while valid, and validated through the
+ * validation authority (http-01, dns-01, tls-alpn-01).
+ */
+import { randomBytes } from 'node:crypto';
+import { newId } from '../../store/ids.js';
+import type { AcmeAccountTable, AcmeAuthorizationTable, AcmeChallengeTable, AcmeChallengeType } from '../../store/schema.js';
+import { checkAcmeDns01 } from '../../va/acme_dns01.js';
+import { checkAcmeHttp01 } from '../../va/acme_http01.js';
+import type { CheckFailureReason, CheckResult } from '../../va/check_result.js';
+import { checkTlsAlpn01 } from '../../va/tls_alpn01.js';
+import type { RaContext } from '../context.js';
+import { recordEvent } from '../timeline.js';
+import { acmeError, storedProblem, type AcmeErrorType } from './errors.js';
+
+/**
+ * How long a validated authorization is reused for new orders of the same
+ * account and name: 30 days, as Let's Encrypt does, well inside the CA/B
+ * Forum's limit on reusing domain validation data.
+ */
+export const AUTHZ_REUSE_DAYS = 30;
+/** How long a pending authorization waits for its challenge: as long as an order lives. */
+export const PENDING_AUTHZ_DAYS = 7;
+const DAY_MS = 86400_000;
+
+export interface AcmeIdentifier {
+  /** DNS name without `*.`. */
+  name: string;
+  wildcard: boolean;
+}
+
+/** When an authorization stops counting: pending ones after 7 days, valid ones 30 days after validation. */
+export function authorizationExpiry(status: 'pending' | 'valid', since: Date): Date {
+  return new Date(since.getTime() + (status === 'valid' ? AUTHZ_REUSE_DAYS : PENDING_AUTHZ_DAYS) * DAY_MS);
+}
+
+/** Whether an existing authorization can serve a new order now. */
+export function isReusable(authz: Pick<AcmeAuthorizationTable, 'status' | 'expires'>, now: Date): boolean {
+  return authz.status === 'valid' && new Date(authz.expires) > now;
+}
+
+/** Wildcards can be proven only in DNS (RFC 8555 §7.1.3). */
+export function challengeTypesFor(identifier: AcmeIdentifier): AcmeChallengeType[] {
+  return identifier.wildcard ? ['dns-01'] : ['http-01', 'dns-01', 'tls-alpn-01'];
+}
+
+export function keyAuthorization(token: string, accountThumbprint: string): string {
+  return `${token}.${accountThumbprint}`;
+}
+
+/** A valid authorization of this account for the identifier, or a new pending one with fresh challenges. */
+export async function authorizationFor(ctx: RaContext, accountId: string, identifier: AcmeIdentifier): Promise<AcmeAuthorizationTable> {
+  const now = ctx.clock.now();
+  const existing = await ctx.db
+    .selectFrom('acme_authorizations')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('identifier', '=', identifier.name)
+    .where('wildcard', '=', identifier.wildcard ? 1 : 0)
+    .where('status', '=', 'valid')
+    .where('expires', '>', now.toISOString())
+    .orderBy('expires', 'desc')
+    .executeTakeFirst();
+  if (existing && isReusable(existing, now)) return existing;
+  const authz: AcmeAuthorizationTable = {
+    id: newId('authz'),
+    account_id: accountId,
+    identifier: identifier.name,
+    wildcard: identifier.wildcard ? 1 : 0,
+    status: 'pending',
+    expires: authorizationExpiry('pending', now).toISOString(),
+    created_at: now.toISOString(),
+  };
+  await ctx.db.insertInto('acme_authorizations').values(authz).execute();
+  await ctx.db
+    .insertInto('acme_challenges')
+    .values(challengeTypesFor(identifier).map((type) => ({ id: newId('chall'), authorization_id: authz.id, type, token: randomBytes(32).toString('base64url'), status: 'pending' as const, validated_at: null, error: null })))
+    .execute();
+  return authz;
+}
+
+/** The authorization as the account sees it, with pending ones past their expiry shown as expired. */
+export async function loadAuthorization(ctx: RaContext, account: AcmeAccountTable, id: string): Promise<{ authz: AcmeAuthorizationTable; challenges: AcmeChallengeTable[] }> {
+  const authz = await ctx.db.selectFrom('acme_authorizations').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!authz || authz.account_id !== account.id) throw acmeError('malformed', `There is no authorization ${id} of this account.`, { status: 404 });
+  const challenges = await ctx.db.selectFrom('acme_challenges').selectAll().where('authorization_id', '=', id).orderBy('type').execute();
+  const expired = (authz.status === 'pending' || authz.status === 'valid') && new Date(authz.expires) <= ctx.clock.now();
+  return { authz: expired ? { ...authz, status: 'expired' } : authz, challenges };
+}
+
+/** Deactivation by the client (§7.5.2). */
+export async function deactivateAuthorization(ctx: RaContext, account: AcmeAccountTable, id: string): Promise<void> {
+  await loadAuthorization(ctx, account, id);
+  await ctx.db.updateTable('acme_authorizations').set({ status: 'deactivated' }).where('id', '=', id).where('status', 'in', ['pending', 'valid']).execute();
+}
+
+export async function loadChallenge(ctx: RaContext, account: AcmeAccountTable, id: string): Promise<{ challenge: AcmeChallengeTable; authz: AcmeAuthorizationTable }> {
+  const found = await ctx.db.selectFrom('acme_challenges').select('authorization_id').where('id', '=', id).executeTakeFirst();
+  if (!found) throw acmeError('malformed', `There is no challenge ${id}.`, { status: 404 });
+  const { authz, challenges } = await loadAuthorization(ctx, account, found.authorization_id);
+  return { authz, challenge: challenges.find((c) => c.id === id) as AcmeChallengeTable };
+}
+
+const PROBLEM_FOR: Partial<Record<CheckFailureReason, AcmeErrorType>> = {
+  NXDOMAIN: 'dns',
+  DNS_ERROR: 'dns',
+  NO_ADDRESS: 'dns',
+  CONNECTION_FAILED: 'connection',
+  TIMEOUT: 'connection',
+  TLS_HANDSHAKE: 'tls',
+};
+
+export function problemForCheck(result: CheckResult): AcmeErrorType {
+  return (result.reason && PROBLEM_FOR[result.reason]) ?? 'incorrectResponse';
+}
+
+/**
+ * The client says it is ready (§7.5.1): validates the challenge now and
+ * settles the authorization. Returns the challenge as it stands afterwards.
+ */
+export async function respondToChallenge(ctx: RaContext, account: AcmeAccountTable, challengeId: string): Promise<{ challenge: AcmeChallengeTable; authz: AcmeAuthorizationTable }> {
+  const first = await loadChallenge(ctx, account, challengeId);
+  return ctx.locks.run(first.authz.id, async () => {
+    const { authz, challenge } = await loadChallenge(ctx, account, challengeId);
+    if (authz.status !== 'pending' || challenge.status !== 'pending') return { challenge, authz };
+    const domain = authz.wildcard ? `*.${authz.identifier}` : authz.identifier;
+    const keyAuth = keyAuthorization(challenge.token, account.thumbprint);
+    const result = await runCheck(ctx, challenge.type, authz.identifier, challenge.token, keyAuth);
+    const now = ctx.clock.now();
+    const error = result.ok ? null : JSON.stringify(storedProblem(problemForCheck(result), result.message));
+    const settled: AcmeChallengeTable = { ...challenge, status: result.ok ? 'valid' : 'invalid', validated_at: result.ok ? now.toISOString() : null, error };
+    const authzAfter: AcmeAuthorizationTable = result.ok ? { ...authz, status: 'valid', expires: authorizationExpiry('valid', now).toISOString() } : { ...authz, status: 'invalid' };
+    await ctx.db.transaction().execute(async (trx) => {
+      await trx.updateTable('acme_challenges').set({ status: settled.status, validated_at: settled.validated_at, error }).where('id', '=', challenge.id).execute();
+      await trx.updateTable('acme_authorizations').set({ status: authzAfter.status, expires: authzAfter.expires }).where('id', '=', authz.id).execute();
+    });
+    for (const instanceId of await instancesUsing(ctx, authz.id)) {
+      await recordEvent(ctx.db, {
+        instanceId,
+        type: result.ok ? 'acme_challenge_validated' : 'acme_challenge_failed',
+        message: result.ok ? `ACME ${challenge.type} challenge for ${domain} validated.` : `ACME ${challenge.type} challenge for ${domain} failed: ${result.message}`,
+        at: now,
+        data: { domain, challenge: challenge.type, result },
+      });
+    }
+    return { challenge: settled, authz: authzAfter };
+  });
+}
+
+function runCheck(ctx: RaContext, type: AcmeChallengeType, domain: string, token: string, keyAuth: string): Promise<CheckResult> {
+  switch (type) {
+    case 'http-01':
+      return checkAcmeHttp01(ctx.dns(), ctx.clock, { domain, token, keyAuthorization: keyAuth }, { port: ctx.dcvHttpPort });
+    case 'dns-01':
+      return checkAcmeDns01(ctx.dns(), ctx.clock, { domain, keyAuthorization: keyAuth });
+    case 'tls-alpn-01':
+      return checkTlsAlpn01(ctx.dns(), ctx.clock, { domain, keyAuthorization: keyAuth }, { port: ctx.dcvTlsPort });
+  }
+}
+
+/** Instances whose open ACME orders use this authorization (for their timelines). */
+async function instancesUsing(ctx: RaContext, authzId: string): Promise<string[]> {
+  const rows = await ctx.db
+    .selectFrom('acme_orders')
+    .select('instance_id')
+    .where('authorization_ids', 'like', `%"${authzId}"%`)
+    .where('status', 'in', ['pending', 'ready'])
+    .execute();
+  return [...new Set(rows.map((r) => r.instance_id))];
+}

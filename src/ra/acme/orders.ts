@@ -1,0 +1,283 @@
+/**
+ * ACME orders. An order IS an application on one of the subscriber's DV
+ * instances: newOrder picks a pending instance whose quota fits the names,
+ * saves the application (CSR to come at finalize) and moves the instance to
+ * domain_verification; finalize hands the CSR to the same issuance path as
+ * the REST flow. Each step is an event on the instance's timeline.
+ */
+import { CertdeskError } from '../../errors.js';
+import { toPem } from '../../pki/pem.js';
+import { checkCsr } from '../../pki/csr.js';
+import { newId } from '../../store/ids.js';
+import type { AcmeAccountTable, AcmeAuthorizationTable, AcmeOrderTable, ApplicationTable, InstanceTable } from '../../store/schema.js';
+import { checkCaa } from '../../va/caa.js';
+import { expectedIssueWindow } from '../business_days.js';
+import type { RaContext } from '../context.js';
+import { issueIfReady } from '../issuance.js';
+import { checkNames, quotaFor, registeredDomain, type BoundName, type NameQuota } from '../names.js';
+import { nextStatus } from '../state_machine.js';
+import { recordEvent } from '../timeline.js';
+import { authorizationFor, type AcmeIdentifier } from './authorizations.js';
+import { acmeError, storedProblem } from './errors.js';
+import { countOrder, enforceOrderLimits } from './rate_limits.js';
+
+export const ORDER_LIFETIME_DAYS = 7;
+const MAX_IDENTIFIERS = 100;
+
+export interface OrderView {
+  order: AcmeOrderTable;
+  identifiers: { type: 'dns'; value: string }[];
+  authorizationIds: string[];
+}
+
+/** RFC 8555 §7.1.3 identifiers → checked names (DNS only; IP identifiers are not offered). */
+export function parseIdentifiers(input: unknown): BoundName[] {
+  if (!Array.isArray(input) || input.length === 0 || input.length > MAX_IDENTIFIERS) {
+    throw acmeError('malformed', `identifiers must be a list of 1 to ${MAX_IDENTIFIERS} {"type":"dns","value":NAME} objects.`);
+  }
+  const values = input.map((id: unknown) => {
+    const { type, value } = (id ?? {}) as { type?: unknown; value?: unknown };
+    if (type !== 'dns') throw acmeError('unsupportedIdentifier', `Identifier type ${JSON.stringify(type)} is not supported; this CA issues for dns identifiers.`);
+    if (typeof value !== 'string') throw acmeError('malformed', 'Each identifier needs a string value.');
+    return value;
+  });
+  try {
+    return checkNames(values, { wildcard: MAX_IDENTIFIERS, plain: MAX_IDENTIFIERS }, { allowIp: false });
+  } catch (err) {
+    if (err instanceof CertdeskError) throw acmeError('rejectedIdentifier', err.message);
+    throw err;
+  }
+}
+
+/** Whether an instance's quota covers the names; among those that do, the smallest quota is used first. */
+export function fits(quota: NameQuota, names: readonly BoundName[]): boolean {
+  const wildcards = names.filter((n) => n.kind === 'wildcard').length;
+  return wildcards <= quota.wildcard && names.length - wildcards <= quota.plain;
+}
+
+function describeNeed(names: readonly BoundName[]): string {
+  const wildcards = names.filter((n) => n.kind === 'wildcard').length;
+  const plain = names.length - wildcards;
+  return [plain ? `${plain} name${plain > 1 ? 's' : ''}` : '', wildcards ? `${wildcards} wildcard${wildcards > 1 ? 's' : ''}` : ''].filter(Boolean).join(' and ');
+}
+
+async function refuseByCaa(ctx: RaContext, names: readonly BoundName[]): Promise<void> {
+  const identities = ctx.settings.current().caaIdentities;
+  for (const name of names) {
+    const result = await checkCaa(ctx.dns(), name.name, { identities, wildcard: name.kind === 'wildcard' });
+    if (!result.allowed) throw acmeError('caa', `CAA forbids issuing for ${name.display}: ${result.reason}`);
+  }
+}
+
+/** Takes a fitting pending DV instance of the account's subscriber, atomically (two orders never share one). */
+async function claimInstance(ctx: RaContext, account: AcmeAccountTable, names: readonly BoundName[]): Promise<InstanceTable> {
+  if (!account.owner_id) {
+    throw acmeError('unauthorized', 'This ACME account is not bound to a subscriber; create it with External Account Binding (an EAB key from certdesk) to order certificates.');
+  }
+  const onlyInstance = account.eab_kid
+    ? (await ctx.db.selectFrom('acme_eab_keys').select('instance_id').where('id', '=', account.eab_kid).executeTakeFirst())?.instance_id ?? null
+    : null;
+  let q = ctx.db.selectFrom('instances').selectAll().where('owner_id', '=', account.owner_id).where('product', '=', 'dv').where('status', '=', 'pending_application').where('combined_into', 'is', null);
+  if (onlyInstance) q = q.where('id', '=', onlyInstance);
+  const candidates = (await q.orderBy('created_at').execute())
+    .map((instance) => ({ instance, quota: quotaFor([{ domainType: instance.domain_type, domainCount: instance.domain_count }]) }))
+    .filter((c) => fits(c.quota, names))
+    .sort((a, b) => a.quota.plain + a.quota.wildcard - (b.quota.plain + b.quota.wildcard));
+  const target = nextStatus('pending_application', 'submit', 'dv');
+  for (const { instance } of candidates) {
+    const claimed = await ctx.db
+      .updateTable('instances')
+      .set({ status: target, updated_at: ctx.clock.now().toISOString() })
+      .where('id', '=', instance.id)
+      .where('status', '=', 'pending_application')
+      .executeTakeFirst();
+    if (Number(claimed.numUpdatedRows) === 1) return { ...instance, status: target };
+  }
+  const where = onlyInstance ? `instance ${onlyInstance} (named by the EAB key) is not pending application or does not cover` : 'there is no pending DV instance left that covers';
+  throw acmeError('unauthorized', `Cannot order: ${where} ${describeNeed(names)}. Ask your admin for another DV instance (single, wildcard or multi-domain as needed).`);
+}
+
+function contactEmail(account: AcmeAccountTable, ownerEmail: string): string {
+  const first = (JSON.parse(account.contact) as string[])[0];
+  return first ? first.slice('mailto:'.length) : ownerEmail;
+}
+
+/** Saves the application on the claimed instance and submits it: CSR mode manual, the CSR comes with finalize. */
+async function applyOnInstance(ctx: RaContext, account: AcmeAccountTable, instance: InstanceTable, names: BoundName[], orderId: string): Promise<void> {
+  const now = ctx.clock.now();
+  const owner = await ctx.db.selectFrom('users').select('email').where('id', '=', instance.owner_id).executeTakeFirstOrThrow();
+  const email = contactEmail(account, owner.email);
+  const row: ApplicationTable = {
+    instance_id: instance.id,
+    domains: JSON.stringify(names),
+    contact: JSON.stringify({ name: email, email, phone: '', idNumber: '' }),
+    organization: null,
+    csr_mode: 'manual',
+    key_algorithm: null,
+    csr_pem: null,
+    key_sealed: null,
+    email_confirm_token_hash: null,
+    email_confirmed_at: null,
+    phone_verification: null,
+    updated_at: now.toISOString(),
+  };
+  const window = expectedIssueWindow('dv', now);
+  await ctx.db.transaction().execute(async (trx) => {
+    const previous = await trx.selectFrom('applications').select('instance_id').where('instance_id', '=', instance.id).executeTakeFirst();
+    if (previous) await trx.updateTable('applications').set(row).where('instance_id', '=', instance.id).execute();
+    else await trx.insertInto('applications').values(row).execute();
+    // Domain control is proven by the ACME challenges, not by the REST method's records.
+    await trx.deleteFrom('validations').where('instance_id', '=', instance.id).execute();
+    await trx
+      .updateTable('instances')
+      .set({
+        domains_text: names.map((n) => n.name).join(' '),
+        submission_round: instance.submission_round + 1,
+        submitted_at: now.toISOString(),
+        expected_issue_earliest: window.earliest.toISOString(),
+        expected_issue_latest: window.latest.toISOString(),
+        failure_reason: null,
+      })
+      .where('id', '=', instance.id)
+      .execute();
+  });
+  await recordEvent(ctx.db, {
+    instanceId: instance.id,
+    type: 'acme_order_created',
+    message: `ACME order ${orderId} created for ${names.map((n) => n.display).join(', ')}; domain control is proven by ACME challenges.`,
+    at: now,
+    data: { orderId, accountId: account.id },
+  });
+}
+
+export async function newOrder(ctx: RaContext, account: AcmeAccountTable, payload: Record<string, unknown>): Promise<OrderView> {
+  if (payload.notBefore !== undefined || payload.notAfter !== undefined) {
+    throw acmeError('malformed', 'notBefore and notAfter are not supported; leave them out and the CA picks the validity.');
+  }
+  const names = parseIdentifiers(payload.identifiers);
+  const domains = [...new Set(names.map((n) => registeredDomain(n.name)).filter((d): d is string => d !== null))];
+  await enforceOrderLimits(ctx, account.id, domains);
+  await refuseByCaa(ctx, names);
+  const instance = await claimInstance(ctx, account, names);
+  const orderId = newId('order');
+  await applyOnInstance(ctx, account, instance, names, orderId);
+  const identifiers: AcmeIdentifier[] = names.map((n) => ({ name: n.name.replace(/^\*\./, ''), wildcard: n.kind === 'wildcard' }));
+  const authzs: AcmeAuthorizationTable[] = [];
+  for (const identifier of identifiers) authzs.push(await authorizationFor(ctx, account.id, identifier));
+  const now = ctx.clock.now();
+  const order: AcmeOrderTable = {
+    id: orderId,
+    account_id: account.id,
+    instance_id: instance.id,
+    identifiers: JSON.stringify(names.map((n) => ({ type: 'dns', value: n.name }))),
+    authorization_ids: JSON.stringify(authzs.map((a) => a.id)),
+    status: authzs.every((a) => a.status === 'valid') ? 'ready' : 'pending',
+    expires: new Date(now.getTime() + ORDER_LIFETIME_DAYS * 86400_000).toISOString(),
+    error: null,
+    certificate_id: null,
+    created_at: now.toISOString(),
+  };
+  await ctx.db.insertInto('acme_orders').values(order).execute();
+  await countOrder(ctx, account.id, domains);
+  for (const authz of authzs.filter((a) => a.status === 'valid')) {
+    await recordEvent(ctx.db, {
+      instanceId: instance.id,
+      type: 'acme_challenge_validated',
+      message: `Control of ${authz.wildcard ? '*.' : ''}${authz.identifier} was proven by this ACME account earlier; its authorization is reused until ${authz.expires}.`,
+      at: now,
+      data: { orderId, authorizationId: authz.id, reused: true },
+    });
+  }
+  return view(order);
+}
+
+function view(order: AcmeOrderTable): OrderView {
+  return { order, identifiers: JSON.parse(order.identifiers) as OrderView['identifiers'], authorizationIds: JSON.parse(order.authorization_ids) as string[] };
+}
+
+/** Returns a pending instance to its subscriber when its order fails before a CSR arrived, so the quota is not lost. */
+async function releaseInstance(ctx: RaContext, order: AcmeOrderTable, reason: string): Promise<void> {
+  const instance = await ctx.db.selectFrom('instances').selectAll().where('id', '=', order.instance_id).executeTakeFirstOrThrow();
+  if (instance.status !== 'domain_verification') return;
+  const target = nextStatus(instance.status, 'withdraw', instance.product);
+  await ctx.db.updateTable('instances').set({ status: target, expected_issue_earliest: null, expected_issue_latest: null, updated_at: ctx.clock.now().toISOString() }).where('id', '=', instance.id).where('status', '=', instance.status).execute();
+  await recordEvent(ctx.db, { instanceId: instance.id, type: 'withdrawn', message: `ACME order ${order.id} ${reason}; the instance is pending application again and can serve another order.`, at: ctx.clock.now() });
+}
+
+/** Brings a pending or ready order's status up to date with its authorizations, its expiry and its instance. */
+async function refresh(ctx: RaContext, order: AcmeOrderTable): Promise<AcmeOrderTable> {
+  if (order.status !== 'pending' && order.status !== 'ready') return order;
+  const now = ctx.clock.now();
+  const ids = JSON.parse(order.authorization_ids) as string[];
+  const authzs = await ctx.db.selectFrom('acme_authorizations').select(['status', 'expires']).where('id', 'in', ids).execute();
+  const instance = await ctx.db.selectFrom('instances').select('status').where('id', '=', order.instance_id).executeTakeFirstOrThrow();
+  let next: AcmeOrderTable = order;
+  if (new Date(order.expires) <= now) {
+    next = { ...order, status: 'invalid', error: JSON.stringify(storedProblem('malformed', 'The order expired before it was finalized.')) };
+    await releaseInstance(ctx, order, 'expired');
+  } else if (instance.status !== 'domain_verification') {
+    next = { ...order, status: 'invalid', error: JSON.stringify(storedProblem('unauthorized', `The application on instance ${order.instance_id} was withdrawn or changed outside ACME.`)) };
+  } else if (authzs.some((a) => a.status !== 'pending' && a.status !== 'valid')) {
+    next = { ...order, status: 'invalid', error: JSON.stringify(storedProblem('unauthorized', 'An authorization of the order failed; see its challenge for what the CA found.')) };
+    await releaseInstance(ctx, order, 'failed domain validation');
+  } else if (authzs.length === ids.length && authzs.every((a) => a.status === 'valid')) {
+    next = { ...order, status: 'ready' };
+  }
+  if (next.status !== order.status) await ctx.db.updateTable('acme_orders').set({ status: next.status, error: next.error }).where('id', '=', order.id).execute();
+  return next;
+}
+
+async function loadOrder(ctx: RaContext, account: AcmeAccountTable, id: string): Promise<AcmeOrderTable> {
+  const order = await ctx.db.selectFrom('acme_orders').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!order || order.account_id !== account.id) throw acmeError('malformed', `There is no order ${id} of this account.`, { status: 404 });
+  return order;
+}
+
+export async function getOrder(ctx: RaContext, account: AcmeAccountTable, id: string): Promise<OrderView> {
+  return view(await refresh(ctx, await loadOrder(ctx, account, id)));
+}
+
+export async function listOrderIds(ctx: RaContext, account: AcmeAccountTable): Promise<string[]> {
+  const rows = await ctx.db.selectFrom('acme_orders').select('id').where('account_id', '=', account.id).where('status', 'in', ['pending', 'ready', 'processing']).orderBy('created_at', 'desc').limit(1000).execute();
+  return rows.map((r) => r.id);
+}
+
+/** finalize (§7.4): the CSR must name exactly the order's identifiers; then the instance is issued through the RA's issuance path. */
+export async function finalizeOrder(ctx: RaContext, account: AcmeAccountTable, id: string, csrB64: unknown): Promise<OrderView> {
+  const order = await refresh(ctx, await loadOrder(ctx, account, id));
+  if (order.status !== 'ready') {
+    throw acmeError('orderNotReady', `Order ${id} is ${order.status}; it can be finalized once every authorization is valid (status "ready").`);
+  }
+  if (typeof csrB64 !== 'string' || !/^[A-Za-z0-9_-]+$/.test(csrB64)) throw acmeError('malformed', 'finalize needs csr: the DER CSR, base64url-encoded.');
+  const pem = toPem(Buffer.from(csrB64, 'base64url'), 'CERTIFICATE REQUEST');
+  const names = (JSON.parse(order.identifiers) as { value: string }[]).map((i) => i.value);
+  try {
+    checkCsr(pem, names);
+  } catch (err) {
+    if (err instanceof CertdeskError) throw acmeError('badCSR', err.message);
+    throw err;
+  }
+  return ctx.locks.run(order.instance_id, async () => {
+    const claimed = await ctx.db.updateTable('acme_orders').set({ status: 'processing' }).where('id', '=', id).where('status', '=', 'ready').executeTakeFirst();
+    if (Number(claimed.numUpdatedRows) !== 1) throw acmeError('orderNotReady', `Order ${id} is already being finalized.`);
+    const now = ctx.clock.now();
+    await ctx.db.updateTable('applications').set({ csr_pem: pem, updated_at: now.toISOString() }).where('instance_id', '=', order.instance_id).execute();
+    await recordEvent(ctx.db, { instanceId: order.instance_id, type: 'acme_finalized', message: `ACME order ${id} finalized with the client's CSR for ${names.join(', ')}.`, at: now, data: { orderId: id } });
+    await issueIfReady(ctx, order.instance_id);
+    const instance = await ctx.db.selectFrom('instances').select(['status', 'certificate_id', 'failure_reason']).where('id', '=', order.instance_id).executeTakeFirstOrThrow();
+    const done: AcmeOrderTable =
+      instance.status === 'issued' && instance.certificate_id
+        ? { ...order, status: 'valid', certificate_id: instance.certificate_id }
+        : { ...order, status: 'invalid', error: JSON.stringify(storedProblem(/CAA/.test(instance.failure_reason ?? '') ? 'caa' : 'serverInternal', instance.failure_reason ?? 'The certificate could not be issued.')) };
+    await ctx.db.updateTable('acme_orders').set({ status: done.status, certificate_id: done.certificate_id, error: done.error }).where('id', '=', id).execute();
+    return view(done);
+  });
+}
+
+/** The issued certificate and its chain (leaf first), for the account that ordered it. */
+export async function certificateChain(ctx: RaContext, account: AcmeAccountTable, certificateId: string): Promise<string> {
+  const order = await ctx.db.selectFrom('acme_orders').select('id').where('account_id', '=', account.id).where('certificate_id', '=', certificateId).executeTakeFirst();
+  const cert = order ? await ctx.db.selectFrom('certificates').select(['pem', 'chain_pem']).where('id', '=', certificateId).executeTakeFirst() : undefined;
+  if (!cert) throw acmeError('malformed', `There is no certificate ${certificateId} ordered by this account.`, { status: 404 });
+  return cert.pem + cert.chain_pem;
+}

@@ -1,0 +1,173 @@
+/**
+ * The ACME endpoint of a real `certdesk serve` driven by the acme-client npm
+ * package (a full order over http-01) and by hand-made JWS for the paths a
+ * well-behaved client never takes; names resolve through a real bind9.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import acme from 'acme-client';
+import { createCsr } from '../../src/pki/csr.js';
+import { generateKeyPair } from '../../src/pki/keys.js';
+import { assertIssuedInstance, assertProblem, eabKey, RawAcmeClient, startChallengeServer, verifyWithOpenssl } from '../support/acme.js';
+import { startBind9, type Bind9Server } from '../support/bind9.js';
+import { backends, startCertdesk, type ApiClient, type CertdeskProcess } from '../support/certdesk.js';
+import { grant, run } from '../support/flows.js';
+import { freePort } from '../support/ports.js';
+import { requireTool } from '../support/tools.js';
+
+for (const backend of await backends()) {
+  describe(`ACME with acme-client and hand-made JWS (${backend})`, () => {
+    let dns: Bind9Server;
+    let service: CertdeskProcess;
+    let admin: ApiClient;
+    let alice: ApiClient;
+    let web: Awaited<ReturnType<typeof startChallengeServer>>;
+    let directoryUrl: string;
+    const dir = mkdtempSync(path.join(tmpdir(), 'certdesk-acme-client-'));
+
+    before(async () => {
+      dns = await startBind9({ zones: ['example.com', 'example.org'] });
+      const httpPort = await freePort();
+      web = await startChallengeServer(httpPort);
+      service = await startCertdesk({ backend, resolvers: [dns.address], dcvHttpPort: httpPort });
+      admin = await service.user('ops@example.com', 'admin');
+      alice = await service.user('alice@example.com', 'subscriber');
+      directoryUrl = `${service.url}/acme/directory`;
+      for (const name of ['www.example.com', 'api.example.com', 'other.example.com']) await dns.addRecord(name, 'A', '127.0.0.1');
+      await dns.addRecord('example.org', 'CAA', '0 issue "other-ca.example"');
+    });
+
+    after(async () => {
+      await service?.stop();
+      await web?.stop();
+      await dns?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    test('the directory announces EAB, terms and ARI; every response carries a nonce', async () => {
+      const res = await fetch(directoryUrl);
+      const directory = (await res.json()) as any;
+      assert.equal(directory.meta.externalAccountRequired, true);
+      assert.equal(directory.newAccount, `${service.url}/acme/new-account`);
+      assert.equal(directory.renewalInfo, `${service.url}/acme/renewal-info`);
+      assert.equal((await fetch(directory.meta.termsOfService)).status, 200);
+      assert.ok(res.headers.get('replay-nonce'));
+      const head = await fetch(directory.newNonce, { method: 'HEAD' });
+      assert.equal(head.status, 200);
+      assert.equal((await fetch(directory.newNonce)).status, 204);
+      assert.match(head.headers.get('link') ?? '', /rel="index"/);
+    });
+
+    test('acme-client orders over http-01 with EAB; the order is an application that ends issued', async (t) => {
+      if (!requireTool(t, 'openssl')) return;
+      await grant(admin, 'alice@example.com', 'dv', 'single');
+      const eab = await eabKey(service, 'alice@example.com');
+      const client = new acme.Client({ directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey(), externalAccountBinding: { kid: eab.kid, hmacKey: eab.hmac }, backoffMin: 200, backoffMax: 1000 });
+      const [, csr] = await acme.crypto.createCsr({ commonName: 'www.example.com', altNames: ['www.example.com'] });
+      const pem = await client.auto({
+        csr,
+        email: 'alice@example.com',
+        termsOfServiceAgreed: true,
+        skipChallengeVerification: true,
+        challengePriority: ['http-01'],
+        challengeCreateFn: async (_authz, challenge, keyAuthorization) => web.set(challenge.token, keyAuthorization),
+        challengeRemoveFn: async () => undefined,
+      });
+      const san = await verifyWithOpenssl(alice, pem, dir, pem.split(/(?<=-----END CERTIFICATE-----\n)/).slice(1).join(''));
+      assert.match(san, /DNS:www\.example\.com/);
+      const id = await assertIssuedInstance(alice, 'www.example.com');
+      assert.equal((await alice.get(`/api/v1/instances/${id}`)).body.status, 'issued');
+
+      const info = await acmeRenewalInfo(pem);
+      assert.ok(new Date(info.suggestedWindow.start) < new Date(info.suggestedWindow.end));
+      assert.ok(new Date(info.suggestedWindow.start) > new Date(), 'a fresh certificate is not due for renewal yet');
+    });
+
+    /** GET renewalInfo for a certificate, its certID built from openssl's view of the AKI and serial (RFC 9773 §4.1). */
+    async function acmeRenewalInfo(pem: string): Promise<any> {
+      const file = path.join(dir, 'ari.pem');
+      writeFileSync(file, pem.split(/(?<=-----END CERTIFICATE-----\n)/)[0] as string);
+      const aki = (await run('openssl', ['x509', '-in', file, '-noout', '-ext', 'authorityKeyIdentifier'])).stdout.split('\n')[1]?.trim().replace(/^keyid:/, '').replace(/:/g, '') ?? '';
+      const serial = (await run('openssl', ['x509', '-in', file, '-noout', '-serial'])).stdout.trim().replace(/^serial=/, '');
+      const certId = `${Buffer.from(aki, 'hex').toString('base64url')}.${Buffer.from(serial.length % 2 ? `0${serial}` : serial, 'hex').toString('base64url')}`;
+      const res = await fetch(`${service.url}/acme/renewal-info/${certId}`);
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.ok(res.headers.get('retry-after'));
+      return res.json();
+    }
+
+    test('JWS rules: a replayed nonce is badNonce, a wrong url is unauthorized, a missing EAB is externalAccountRequired, a wrong MAC is unauthorized', async () => {
+      const eab = await eabKey(service, 'alice@example.com');
+      const client = await RawAcmeClient.create(directoryUrl);
+      const newAccount = client.directory.newAccount as string;
+
+      assertProblem(await client.post(newAccount, { termsOfServiceAgreed: true }), 'externalAccountRequired', 400);
+      const wrongMac = { ...(client.eab(eab.kid, eab.hmac) as any), signature: Buffer.alloc(32, 7).toString('base64url') };
+      assertProblem(await client.post(newAccount, { termsOfServiceAgreed: true, externalAccountBinding: wrongMac }), 'unauthorized', 403);
+      const otherKey = Buffer.alloc(32, 1).toString('base64url');
+      assertProblem(await client.post(newAccount, { termsOfServiceAgreed: true, externalAccountBinding: client.eab(eab.kid, otherKey) }), 'unauthorized', 403);
+      assertProblem(await client.post(newAccount, { termsOfServiceAgreed: true, externalAccountBinding: client.eab(eab.kid, eab.hmac) }, { signedUrl: client.directory.newOrder }), 'unauthorized', 403);
+
+      const body = await client.sign(newAccount, { termsOfServiceAgreed: true, externalAccountBinding: client.eab(eab.kid, eab.hmac) });
+      const first = await client.postBody(newAccount, body);
+      assert.equal(first.status, 201, JSON.stringify(first.body));
+      assert.match(first.headers.get('location') ?? '', /\/acme\/acct\//);
+      assertProblem(await client.postBody(newAccount, body), 'badNonce', 400);
+
+      client.accountUrl = first.headers.get('location');
+      assertProblem(await client.post(newAccount, { termsOfServiceAgreed: true }), 'malformed', 400);
+      const forged = JSON.parse(await client.sign(client.accountUrl as string, ''));
+      forged.signature = Buffer.alloc(64, 9).toString('base64url');
+      assertProblem(await client.postBody(client.accountUrl as string, JSON.stringify(forged)), 'malformed', 400);
+      const res = await fetch(newAccount, { method: 'POST', headers: { 'content-type': 'application/jose+json' }, body: JSON.stringify({ ...JSON.parse(body), protected: Buffer.from(JSON.stringify({ alg: 'HS256', nonce: await client.nonce(), url: newAccount, jwk: client.jwk })).toString('base64url') }) });
+      assertProblem({ status: res.status, body: await res.json(), headers: res.headers }, 'badSignatureAlgorithm', 400);
+    });
+
+    test('an order for a name CAA forbids is refused with caa; a CSR naming other domains is badCSR; over the quota is refused', async () => {
+      const eab = await eabKey(service, 'alice@example.com');
+      const client = await RawAcmeClient.create(directoryUrl);
+      await client.register(eab);
+      await grant(admin, 'alice@example.com', 'dv', 'single');
+      assertProblem(await client.post(client.directory.newOrder, { identifiers: [{ type: 'dns', value: 'www.example.org' }] }), 'caa', 403);
+
+      const created = await client.post(client.directory.newOrder, { identifiers: [{ type: 'dns', value: 'api.example.com' }] });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.equal(created.body.status, 'pending');
+      const authz = await client.post(created.body.authorizations[0], '');
+      const http01 = authz.body.challenges.find((c: any) => c.type === 'http-01');
+      assert.deepEqual(authz.body.challenges.map((c: any) => c.type).sort(), ['dns-01', 'http-01', 'tls-alpn-01']);
+      const { calculateJwkThumbprint } = await import('jose');
+      web.set(http01.token, `${http01.token}.${await calculateJwkThumbprint(client.jwk)}`);
+      assertProblem(await client.post(created.body.finalize, { csr: 'AAAA' }), 'orderNotReady', 403);
+      const validated = await client.post(http01.url, {});
+      assert.equal(validated.body.status, 'valid', JSON.stringify(validated.body));
+      const order = await client.post(created.headers.get('location') as string, '');
+      assert.equal(order.body.status, 'ready');
+
+      const key = generateKeyPair('ecdsa-p256').privateKeyPem;
+      const otherCsr = createCsr(key, ['other.example.com']).replace(/-----[^-]+-----|\s/g, '');
+      const bad = await client.post(created.body.finalize, { csr: Buffer.from(otherCsr, 'base64').toString('base64url') });
+      assertProblem(bad, 'badCSR', 400);
+      assert.match(bad.body.detail, /other\.example\.com/);
+
+      const goodCsr = createCsr(key, ['api.example.com']).replace(/-----[^-]+-----|\s/g, '');
+      const done = await client.post(created.body.finalize, { csr: Buffer.from(goodCsr, 'base64').toString('base64url') });
+      assert.equal(done.body.status, 'valid', JSON.stringify(done.body));
+      const chain = await client.post(done.body.certificate, '');
+      assert.equal(chain.headers.get('content-type'), 'application/pem-certificate-chain');
+      assert.match(await verifyWithOpenssl(alice, chain.body, dir), /DNS:api\.example\.com/);
+
+      const over = await client.post(client.directory.newOrder, { identifiers: [{ type: 'dns', value: 'api.example.com' }, { type: 'dns', value: 'www.example.com' }] });
+      assertProblem(over, 'unauthorized', 403);
+      assert.match(over.body.detail, /no pending DV instance left that covers 2 names/);
+
+      const certDer = Buffer.from(chain.body.split('-----END CERTIFICATE-----')[0].replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64url');
+      const revoked = await client.post(client.directory.revokeCert, { certificate: certDer, reason: 1 });
+      assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
+      assertProblem(await client.post(client.directory.revokeCert, { certificate: certDer }), 'alreadyRevoked', 400);
+    });
+  });
+}
