@@ -121,7 +121,7 @@ export class CertificateAuthority {
       crlUrl: `${this.urls.publicUrl}/ca/intermediate.crl`,
       ...(request.organization ? { organization: request.organization } : {}),
     });
-    return { pem: leaf.pem, serial: serialHex(serial), description: describeCertificate(leaf.pem) };
+    return { pem: leaf.pem, serial: serialHex(serial), description: leaf.description };
   }
 
   /** The intermediate's CRL, rebuilt when a revocation invalidated it or half its lifetime passed. */

@@ -1,11 +1,12 @@
 import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import { AsnParser, AsnSerializer } from '@peculiar/asn1-schema';
-import { Certificate, SubjectKeyIdentifier, TBSCertificate, Version } from '@peculiar/asn1-x509';
+import { Certificate, Name, SubjectKeyIdentifier, TBSCertificate, Version } from '@peculiar/asn1-x509';
 import { CertdeskError } from '../errors.js';
 import { TAG, children, readTlv, tlv } from './der.js';
 import { toDer } from './encoded.js';
 import { EXTENSION, readExtension, readSubjectAltName, type AltNames } from './extensions.js';
 import { spkiFacts } from './keys.js';
+import { ATTRIBUTE_SHORT_NAMES, nameAttributes } from './names.js';
 import { lintLeaf } from './lint.js';
 import { fingerprints, fromPem, toPem } from './pem.js';
 import { buildLeafTbs, keyIdentifier, lintFailed, parseSpki, type LeafParams } from './profile.js';
@@ -97,13 +98,17 @@ export function signCertificate(tbs: TBSCertificate, issuer: IssuerHandle): Buff
   return signTbsCertificate(tbs, issuer.privateKey, issuer.signatureAlgorithm);
 }
 
-/** Build, lint, sign: the one way a leaf certificate comes to exist. Throws LINT_FAILED (422) with the findings. */
-export function issueLeaf(p: LeafParams): { der: Buffer; pem: string } {
+/**
+ * Build, lint, sign: the one way a leaf certificate comes to exist. Throws
+ * LINT_FAILED (422) with the findings. The description is read from the TBS
+ * just signed, so the certificate need not be parsed again.
+ */
+export function issueLeaf(p: LeafParams): { der: Buffer; pem: string; description: CertificateDescription } {
   const tbs = buildLeafTbs(p);
   const findings = lintLeaf(tbs, p);
   if (findings.length > 0) throw lintFailed(findings);
   const der = signCertificate(tbs, p.issuer);
-  return { der, pem: toPem(der, 'CERTIFICATE') };
+  return { der, pem: toPem(der, 'CERTIFICATE'), description: describeSignedTbs(tbs, der, p.issuer) };
 }
 
 export interface CertificateDescription {
@@ -121,6 +126,45 @@ export interface CertificateDescription {
 
 /** Node prints one attribute per line (and nothing for an empty name); certdesk shows one line, in certificate order. */
 const oneLine = (name: string | undefined): string => (name ?? '').split('\n').filter(Boolean).join(', ');
+
+/** RFC 2253 escaping of an attribute value, as node prints names (OpenSSL's ASN1_STRFLGS_ESC_2253). */
+function escapeNameValue(value: string): string {
+  return value.replace(/[,+"\\<>;]/g, '\\$&').replace(/^[ #]/, '\\$&').replace(/ $/, '\\ ');
+}
+
+/** A Name in the one-line form describeCertificate gives, for the attributes the leaf profile writes. */
+function nameLine(name: Name): string {
+  return nameAttributes(name)
+    .map((a) => `${ATTRIBUTE_SHORT_NAMES[a.type] ?? a.type}=${escapeNameValue(a.value)}`)
+    .join(', ');
+}
+
+const issuerLines = new WeakMap<Buffer, string>();
+
+/** What describeCertificate would say of `der`, taken from the TBS it was signed from. */
+function describeSignedTbs(tbs: TBSCertificate, der: Buffer, issuer: IssuerHandle): CertificateDescription {
+  let issuerLine = issuerLines.get(issuer.certDer);
+  if (issuerLine === undefined) {
+    issuerLine = oneLine(new X509Certificate(issuer.certDer).subject);
+    issuerLines.set(issuer.certDer, issuerLine);
+  }
+  const san = tbs.extensions?.find((ext) => ext.extnID === EXTENSION.subjectAltName);
+  const names: AltNames = san ? readSubjectAltName(san) : { dnsNames: [], ipAddresses: [], others: 0 };
+  // The certificate holds whole seconds.
+  const seconds = (date: Date) => new Date(Math.floor(date.getTime() / 1000) * 1000);
+  return {
+    serial: serialHex(new Uint8Array(tbs.serialNumber)),
+    subject: nameLine(tbs.subject),
+    issuer: issuerLine,
+    dnsNames: names.dnsNames,
+    ipAddresses: names.ipAddresses.filter((ip): ip is string => ip !== undefined),
+    notBefore: seconds(tbs.validity.notBefore.getTime()),
+    notAfter: seconds(tbs.validity.notAfter.getTime()),
+    keyAlgorithm: spkiFacts(tbs.subjectPublicKeyInfo).label,
+    signatureAlgorithm: describeSignatureOid(tbs.signature.algorithm).name,
+    fingerprints: fingerprints(der),
+  };
+}
 
 export function describeCertificate(pem: string): CertificateDescription {
   const der = fromPem(pem, 'CERTIFICATE');

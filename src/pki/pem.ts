@@ -6,8 +6,9 @@ const BASE64_BODY = /^[A-Za-z0-9+/=\s]*$/;
 
 export function toPem(der: Uint8Array, label: string): string {
   const base64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
-  const lines = base64.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+  let body = '';
+  for (let i = 0; i < base64.length; i += 64) body += `${base64.slice(i, i + 64)}\n`;
+  return `-----BEGIN ${label}-----\n${body}-----END ${label}-----\n`;
 }
 
 /** Every well-formed PEM block in `text`, in order; text around the blocks is ignored. */
@@ -32,8 +33,12 @@ export function fromPem(pem: string, label?: string): Buffer {
   return block.der;
 }
 
+const HEX_BYTES = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, '0'));
+
 function colonHex(digest: Buffer): string {
-  return digest.toString('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:');
+  let out = HEX_BYTES[digest[0] as number] as string;
+  for (let i = 1; i < digest.length; i++) out += `:${HEX_BYTES[digest[i] as number] as string}`;
+  return out;
 }
 
 /** SHA-1 and SHA-256 fingerprints formatted like `openssl x509 -fingerprint`. */

@@ -64,6 +64,10 @@ export class ApiClient {
 export interface CertdeskProcess {
   url: string;
   port: number;
+  /** The server's process id (benchmarks read its memory from /proc). */
+  pid: number;
+  /** Milliseconds from spawning the process to the first 200 from /healthz. */
+  readyMs: number;
   dataDir: string;
   databaseUrl: string | undefined;
   output(): string;
@@ -106,13 +110,14 @@ async function createPgDatabase(): Promise<{ url: string; drop(): Promise<void> 
 }
 
 export async function startCertdesk(
-  options: { backend?: Backend; resolvers?: string[]; dcvHttpPort?: number; smtpUrl?: string; extraArgs?: string[]; /** Restart on an existing data folder, kept on stop. */ dataDir?: string } = {},
+  options: { backend?: Backend; resolvers?: string[]; dcvHttpPort?: number; smtpUrl?: string; extraArgs?: string[]; /** Options for node itself, e.g. --cpu-prof. */ nodeArgs?: string[]; /** Restart on an existing data folder, kept on stop. */ dataDir?: string } = {},
 ): Promise<CertdeskProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'certdesk-test-'));
   const pgDb = options.backend === 'postgres' ? await createPgDatabase() : null;
   const port = await freePort();
   const dataArgs = ['--data', dataDir, ...(pgDb ? ['--database', pgDb.url] : [])];
   const args = [
+    ...(options.nodeArgs ?? []),
     BIN,
     'serve',
     ...dataArgs,
@@ -124,6 +129,7 @@ export async function startCertdesk(
     ...(options.extraArgs ?? []),
   ];
   let output = '';
+  const spawnedAt = performance.now();
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CERTDESK_LOG_LEVEL: 'warn' } });
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -141,8 +147,10 @@ export async function startCertdesk(
       child.kill('SIGKILL');
       throw new Error(`certdesk serve did not become ready in 30 s:\n${output}`);
     }
-    await sleep(100);
+    // Short polls keep readyMs within a few milliseconds of the real start time.
+    await sleep(10);
   }
+  const readyMs = performance.now() - spawnedAt;
   const cli = async (cliArgs: string[]) => {
     const { stdout } = await run(process.execPath, [BIN, ...cliArgs, ...dataArgs]);
     return stdout;
@@ -150,6 +158,8 @@ export async function startCertdesk(
   return {
     url,
     port,
+    pid: child.pid ?? 0,
+    readyMs,
     dataDir,
     databaseUrl: pgDb?.url,
     output: () => output,

@@ -1,0 +1,179 @@
+/**
+ * Scenario 3, ACME against a peer: the same driver (acme-client), the same
+ * concurrency and real http-01 on loopback, against Pebble and against
+ * certdesk's /acme/directory. Both resolve the names through the same bind9
+ * and fetch the challenge from the same node HTTP server.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { Agent } from 'node:https';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import acme from 'acme-client';
+import { startBind9 } from '../test/support/bind9.js';
+import { startCertdesk } from '../test/support/certdesk.js';
+import { findProgram, makeTempDir, removeTempDir } from '../test/support/daemon.js';
+import { freePort } from '../test/support/ports.js';
+import { fmt, row, type Row } from './report.js';
+import { pool, serverNodeArgs } from './stats.js';
+
+const run = promisify(execFile);
+
+export interface AcmeOptions {
+  orders: number;
+  concurrency: number;
+}
+
+const ZONE = 'acme.example.com';
+// The same patience for both servers; acme-client's default waits 5 s before the first re-poll.
+const BACKOFF = { backoffAttempts: 40, backoffMin: 20, backoffMax: 250 };
+
+/** The http-01 responder both CAs fetch /.well-known/acme-challenge/TOKEN from. */
+async function startChallengeServer(): Promise<{ server: Server; port: number; answers: Map<string, string> }> {
+  const answers = new Map<string, string>();
+  const server = createServer((req, res) => {
+    const token = /^\/\.well-known\/acme-challenge\/([^/?]+)$/.exec(req.url ?? '')?.[1];
+    const answer = token ? answers.get(token) : undefined;
+    res.writeHead(answer ? 200 : 404, { 'content-type': 'text/plain' }).end(answer ?? 'not found');
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { server, port, answers };
+}
+
+interface Driver {
+  directoryUrl: string;
+  externalAccountBinding?: { kid: string; hmacKey: string };
+}
+
+/** Runs `orders` orders through acme-client, `concurrency` at a time; returns orders per second. */
+async function measure(driver: Driver, answers: Map<string, string>, prefix: string, options: AcmeOptions): Promise<number> {
+  const client = new acme.Client({ directoryUrl: driver.directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey(), ...BACKOFF, ...(driver.externalAccountBinding ? { externalAccountBinding: driver.externalAccountBinding } : {}) });
+  await client.createAccount({ termsOfServiceAgreed: true, contact: ['mailto:bench@example.com'] });
+  const csrs = await Promise.all(
+    Array.from({ length: options.orders }, async (_, i) => {
+      const name = `${prefix}-${i}.${ZONE}`;
+      const [, csr] = await acme.crypto.createCsr({ commonName: name, altNames: [name] }, await acme.crypto.createPrivateEcdsaKey());
+      return csr;
+    }),
+  );
+  const start = performance.now();
+  await pool(csrs, options.concurrency, async (csr) => {
+    const certificate = await client.auto({
+      csr,
+      termsOfServiceAgreed: true,
+      challengePriority: ['http-01'],
+      // The client's own pre-check would ask the system resolver, which does not know these names.
+      skipChallengeVerification: true,
+      challengeCreateFn: async (_authz, challenge, keyAuthorization) => void answers.set(challenge.token, keyAuthorization),
+      challengeRemoveFn: async (_authz, challenge) => void answers.delete(challenge.token),
+    });
+    if (!certificate.includes('BEGIN CERTIFICATE')) throw new Error('the ACME server returned no certificate');
+  });
+  return (options.orders / (performance.now() - start)) * 1000;
+}
+
+async function startPebble(dnsAddress: string, httpPort: number): Promise<{ directoryUrl: string; ca: string; stop(): Promise<void> }> {
+  const pebble = findProgram('pebble');
+  const dir = makeTempDir('pebble');
+  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+  const port = await freePort();
+  const config = {
+    pebble: {
+      listenAddress: `127.0.0.1:${port}`,
+      managementListenAddress: `127.0.0.1:${await freePort()}`,
+      certificate: join(dir, 'cert.pem'),
+      privateKey: join(dir, 'key.pem'),
+      httpPort,
+      tlsPort: await freePort(),
+      ocspResponderURL: '',
+      externalAccountBindingRequired: false,
+    },
+  };
+  writeFileSync(join(dir, 'pebble.json'), JSON.stringify(config));
+  let output = '';
+  const child: ChildProcess = spawn(pebble, ['-config', join(dir, 'pebble.json'), '-dnsserver', dnsAddress], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' },
+  });
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const { readFileSync } = await import('node:fs');
+  const ca = readFileSync(join(dir, 'cert.pem'), 'utf8');
+  const agent = new Agent({ ca });
+  const directoryUrl = `https://127.0.0.1:${port}/dir`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`pebble exited with ${child.exitCode}:\n${output}`);
+    try {
+      await acme.axios.get(directoryUrl, { httpsAgent: agent });
+      break;
+    } catch {
+      if (i > 200) throw new Error(`pebble did not answer in 10 s:\n${output}`);
+      await sleep(50);
+    }
+  }
+  return {
+    directoryUrl,
+    ca,
+    async stop() {
+      child.kill('SIGTERM');
+      await removeTempDir(dir);
+    },
+  };
+}
+
+export async function acmeScenario(options: AcmeOptions): Promise<Row[]> {
+  // The parent zone too: certdesk climbs to example.com for CAA, which must answer (empty), not refuse.
+  const dns = await startBind9({ zones: ['example.com'] });
+  const challenge = await startChallengeServer();
+  const rows: Row[] = [];
+  try {
+    await dns.addRecord(`*.${ZONE}`, 'A', '127.0.0.1');
+    const pebble = await startPebble(dns.address, challenge.port);
+    let pebbleRate: number;
+    const previousAgent = acme.axios.defaults.httpsAgent;
+    try {
+      acme.axios.defaults.httpsAgent = new Agent({ ca: pebble.ca });
+      pebbleRate = await measure({ directoryUrl: pebble.directoryUrl }, challenge.answers, 'pebble', options);
+    } finally {
+      acme.axios.defaults.httpsAgent = previousAgent;
+      await pebble.stop();
+    }
+    const label = `orders/s at concurrency ${options.concurrency} (${options.orders} orders, http-01)`;
+    rows.push(row('3 ACME vs Pebble', `Pebble ${label}`, { value: `${fmt(pebbleRate)}/s` }));
+
+    const service = await startCertdesk({ nodeArgs: serverNodeArgs(), resolvers: [dns.address], dcvHttpPort: challenge.port });
+    try {
+      await service.user('bench@example.com', 'subscriber');
+      // Each ACME order consumes one DV instance the subscriber holds; granting them is setup, not measured.
+      const admin = await service.user('ops@example.com', 'admin');
+      await pool(Array.from({ length: options.orders }), 8, async () => {
+        const granted = await admin.post('/api/v1/instances', { owner: 'bench@example.com', product: 'dv', domainType: 'single' });
+        if (granted.status !== 201) throw new Error(`granting a DV instance failed: ${JSON.stringify(granted.body)}`);
+      });
+      const eab = await service.cli(['acme', 'eab', 'create', '--email', 'bench@example.com']);
+      const kid = /^kid: (\S+)$/m.exec(eab)?.[1];
+      const hmacKey = /^hmac: (\S+)$/m.exec(eab)?.[1];
+      if (!kid || !hmacKey) throw new Error(`"certdesk acme eab create" printed no kid/hmac:\n${eab}`);
+      const rate = await measure({ directoryUrl: `${service.url}/acme/directory`, externalAccountBinding: { kid, hmacKey } }, challenge.answers, 'certdesk', options);
+      rows.push(
+        row('3 ACME vs Pebble', `certdesk ${label}`, {
+          value: `${fmt(rate)}/s`,
+          reference: `Pebble ${fmt(pebbleRate)}/s`,
+          ratio: fmt(rate / pebbleRate, 2),
+          target: '≥ 3',
+          met: rate / pebbleRate >= 3,
+        }),
+      );
+    } finally {
+      await service.stop();
+    }
+  } finally {
+    challenge.server.close();
+    await dns.stop();
+  }
+  return rows;
+}

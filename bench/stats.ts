@@ -1,0 +1,68 @@
+/** Timing helpers shared by the scenarios: latency samples, percentiles, a bounded worker pool. */
+
+/** Latencies in milliseconds, collected per named step. */
+export class Samples {
+  private readonly byStep = new Map<string, number[]>();
+
+  add(step: string, ms: number): void {
+    const list = this.byStep.get(step);
+    if (list) list.push(ms);
+    else this.byStep.set(step, [ms]);
+  }
+
+  /** Runs `work`, records how long it took under `step`, and returns its result. */
+  async time<T>(step: string, work: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.add(step, performance.now() - start);
+    }
+  }
+
+  steps(): string[] {
+    return [...this.byStep.keys()];
+  }
+
+  percentile(step: string, p: number): number {
+    return percentile(this.byStep.get(step) ?? [], p);
+  }
+}
+
+/** The nearest-rank percentile (p in 0..100) of `values`; NaN when there are none. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] as number;
+}
+
+export function median(values: number[]): number {
+  return percentile(values, 50);
+}
+
+/** Runs `work` over `items` with at most `concurrency` in flight; rejects on the first failure. */
+export async function pool<T>(items: T[], concurrency: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      await work(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+/** The server's resident memory in MB, from /proc (Linux). */
+export async function rssMb(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? Number.NaN);
+  return kb / 1024;
+}
+
+/** Node options for the certdesk servers a scenario starts: CERTDESK_BENCH_CPU_PROF=DIR profiles them into DIR. */
+export function serverNodeArgs(): string[] {
+  const dir = process.env.CERTDESK_BENCH_CPU_PROF;
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
+}

@@ -1,0 +1,53 @@
+/**
+ * Each benchmark scenario still runs and produces numbers, at a tiny size.
+ * The benchmarks themselves never run in the test suite (`npm run bench`).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { acmeScenario } from '../../bench/acme.js';
+import { dvRestScenario } from '../../bench/dv_rest.js';
+import { readsScenario } from '../../bench/reads.js';
+import type { Row } from '../../bench/report.js';
+import { signingScenario } from '../../bench/signing.js';
+import { startupScenario } from '../../bench/startup.js';
+import { requireTool } from '../support/tools.js';
+
+/** Every row that has a target carries a measured number. */
+function assertMeasured(rows: Row[]): void {
+  assert.ok(rows.length > 0, 'the scenario produced rows');
+  for (const r of rows) {
+    assert.notEqual(r.measure, 'scenario failed', r.value);
+    if (r.met !== null) assert.match(r.value, /\d/, `${r.measure}: ${r.value}`);
+  }
+}
+
+test('signing path: CA issuance and bare signing rates', async () => {
+  const rows = await signingScenario({ rounds: 1, roundMs: 100 });
+  assertMeasured(rows);
+  assert.match(rows[0]?.ratio ?? '', /^\d+\.\d+$/);
+});
+
+test('DV over REST: certificates issued through the API with TXT records in bind9', async (t) => {
+  if (!requireTool(t, 'named') || !requireTool(t, 'nsupdate')) return;
+  const rows = await dvRestScenario({ certificates: { 1: 2, 4: 4 }, backends: ['sqlite'] });
+  assertMeasured(rows);
+  assert.ok(rows.some((r) => /concurrency 4: issued certs\/s/.test(r.measure) && /^\d/.test(r.value)));
+});
+
+test('ACME: Pebble and certdesk orders per second', async (t) => {
+  if (!requireTool(t, 'pebble') || !requireTool(t, 'named') || !requireTool(t, 'openssl')) return;
+  const rows = await acmeScenario({ orders: 2, concurrency: 2 });
+  assert.match(rows[0]?.value ?? '', /^\d+(\.\d+)?\/s$/, 'Pebble orders per second');
+  assert.match(rows[1]?.value ?? '', /^\d+(\.\d+)?\/s$/, 'certdesk orders per second');
+});
+
+test('reads at scale: seeded rows are read over HTTP with latencies and RSS', async () => {
+  const rows = await readsScenario({ instances: 2000, requests: 3 });
+  assertMeasured(rows);
+  assert.ok(rows.some((r) => r.measure.startsWith('overview (admin)')));
+});
+
+test('start and idle: start time and idle memory', async () => {
+  const rows = await startupScenario({ starts: 1, idleMs: 100 });
+  assertMeasured(rows);
+});

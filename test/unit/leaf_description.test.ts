@@ -1,0 +1,64 @@
+/** issueLeaf describes the certificate from what it signed; the description must equal parsing the certificate back. */
+import assert from 'node:assert/strict';
+import { createPrivateKey } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { createIntermediateCa, createRootCa } from '../../src/pki/ca_certificates.js';
+import { describeCertificate, issueLeaf, issuerHandle, type LeafParams } from '../../src/pki/certificate.js';
+import { generateKeyPair, type KeyAlgorithm } from '../../src/pki/keys.js';
+import { randomSerial } from '../../src/pki/serial.js';
+
+const NOW = new Date('2026-06-01T08:30:15.789Z');
+
+function issuer(intermediateAlg: KeyAlgorithm, organization: string) {
+  const root = createRootCa({ commonName: 'Unit Root', organization, keyAlgorithm: 'ecdsa-p384', notBefore: NOW, notAfter: new Date('2046-01-01T00:00:00Z'), serial: randomSerial() });
+  const intermediate = createIntermediateCa({
+    commonName: 'Unit Issuing CA',
+    organization,
+    keyAlgorithm: intermediateAlg,
+    notBefore: NOW,
+    notAfter: new Date('2034-01-01T00:00:00Z'),
+    serial: randomSerial(),
+    issuer: issuerHandle(root.certPem, createPrivateKey(root.privateKeyPem)),
+    aiaIssuerUrl: 'http://ca.test/root.crt',
+    crlUrl: 'http://ca.test/root.crl',
+  });
+  return issuerHandle(intermediate.certPem, createPrivateKey(intermediate.privateKeyPem));
+}
+
+const ecdsaIssuer = issuer('ecdsa-p256', 'Certdesk, Unit "CA"');
+const rsaIssuer = issuer('rsa-2048', 'Certdesk Unit');
+const spki = (alg: KeyAlgorithm) => generateKeyPair(alg).publicKey.export({ type: 'spki', format: 'der' });
+
+function params(overrides: Partial<LeafParams>): LeafParams {
+  return {
+    serial: randomSerial(),
+    level: 'dv',
+    dnsNames: ['www.example.com', 'example.com'],
+    ipAddresses: [],
+    subjectPublicKeyDer: spki('ecdsa-p256'),
+    notBefore: NOW,
+    notAfter: new Date(NOW.getTime() + 90 * 86400_000 + 123),
+    issuer: ecdsaIssuer,
+    aiaIssuerUrl: 'http://ca.test/intermediate.crt',
+    crlUrl: 'http://ca.test/intermediate.crl',
+    ...overrides,
+  };
+}
+
+describe('issueLeaf description', () => {
+  const cases: [string, Partial<LeafParams>][] = [
+    ['DV with two names', {}],
+    ['DV with IPv4 and IPv6 addresses', { dnsNames: [], ipAddresses: ['192.0.2.10', '2001:DB8:0:0:0:0:0:1'] }],
+    ['DV with a name too long for the common name', { dnsNames: [`${'a'.repeat(60)}.example.com`] }],
+    ['OV with characters the name printer escapes', { level: 'ov', organization: { name: 'Example Trading Co., Ltd. <HZ>; #1 + "best"', locality: 'Hangzhou', state: 'Zhejiang', country: 'CN' } }],
+    ['EV with every subject attribute', { level: 'ev', organization: { name: 'Ex Ltd', locality: 'Hangzhou', state: 'Zhejiang', country: 'CN', registrationNumber: '91330100MA2XXXXX0X', businessCategory: 'Private Organization', jurisdictionCountry: 'CN' } }],
+    ['OV with a non-ASCII organization name', { level: 'ov', organization: { name: '杭州示例科技有限公司', locality: 'Hangzhou', state: 'Zhejiang', country: 'CN' } }],
+    ['RSA key under an RSA intermediate', { subjectPublicKeyDer: spki('rsa-2048'), issuer: rsaIssuer }],
+  ];
+  for (const [name, overrides] of cases) {
+    test(`${name}: equals describeCertificate of the PEM`, () => {
+      const leaf = issueLeaf(params(overrides));
+      assert.deepEqual(leaf.description, describeCertificate(leaf.pem));
+    });
+  }
+});
