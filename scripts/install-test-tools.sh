@@ -12,6 +12,14 @@ have curl || need+=(curl)
 have psql || need+=(postgresql)
 have pdftotext || need+=(poppler-utils)
 have unzip || need+=(unzip)
+have certbot || need+=(certbot)
+[ -d /usr/lib/python3/dist-packages/certbot_dns_rfc2136 ] || need+=(python3-certbot-dns-rfc2136)
+have lego || need+=(lego)
+# Pebble is the ACME peer the benchmark (and its smoke test) measures certdesk against.
+have pebble || need+=(pebble)
+have chromium || need+=(chromium)
+# A CJK font, so the console's Chinese renders in the browser tests and screenshots.
+fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || need+=(fonts-wqy-microhei)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing test tools: ${need[*]}; install them with: sudo apt-get install -y ${need[*]}" >&2

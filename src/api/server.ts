@@ -1,13 +1,17 @@
 /** The HTTP front end: REST v1 with its OpenAPI document, the public CA files, and health. */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import cookie from '@fastify/cookie';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import type { RaContext } from '../ra/context.js';
 import { MAX_DOCUMENT_BYTES } from '../ra/documents.js';
 import { authenticate } from './auth.js';
+import { consoleAssets } from './console_assets.js';
 import { installErrorHandling } from './errors.js';
+import { acmeRoutes } from './acme/routes.js';
 import { accountRoutes } from './routes/accounts.js';
 import { caRoutes, certificateRoutes } from './routes/certificates.js';
+import { consoleRoutes } from './routes/console.js';
 import { instanceRoutes } from './routes/instances.js';
 import { reviewRoutes } from './routes/reviews.js';
 import { ErrorResponse } from './schemas.js';
@@ -37,6 +41,7 @@ export async function buildServer(ctx: RaContext, options: { version: string }):
   });
   // One byte over the limit is read so an oversized file is refused as such rather than truncated.
   await app.register(multipart, { limits: { fileSize: MAX_DOCUMENT_BYTES + 1, files: 1, fields: 5 }, throwFileSizeLimit: false });
+  await app.register(cookie);
   app.decorateRequest('actor', null);
   app.addHook('onRequest', authenticate(ctx));
 
@@ -47,5 +52,8 @@ export async function buildServer(ctx: RaContext, options: { version: string }):
   certificateRoutes(app, ctx);
   caRoutes(app, ctx);
   accountRoutes(app, ctx);
+  acmeRoutes(app, ctx);
+  consoleRoutes(app, ctx);
+  await consoleAssets(app);
   return app;
 }

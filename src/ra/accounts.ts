@@ -80,3 +80,14 @@ export async function setPassword(ctx: Pick<RaContext, 'db'>, email: string): Pr
   if (Number(result.numUpdatedRows) === 0) throw badRequest('USER_UNKNOWN', `There is no user ${email}.`, 'email');
   return password;
 }
+
+/** Changes a user's role (admin). An admin cannot change their own role, so at least one admin always remains. */
+export async function changeRole(ctx: RaContext, actor: Actor, userId: string, role: unknown): Promise<UserView> {
+  requireRole(actor, 'admin');
+  if (!ROLES.includes(role as Role)) throw badRequest('ROLE_INVALID', `role must be one of ${ROLES.join(', ')}.`, 'role');
+  if (userId === actor.id) throw conflict('OWN_ROLE', 'You cannot change your own role; ask another admin.');
+  const user = await ctx.db.selectFrom('users').select(['id', 'email', 'created_at']).where('id', '=', userId).executeTakeFirst();
+  if (!user) throw new CertdeskError('NOT_FOUND', `User ${userId} was not found.`, { status: 404 });
+  await ctx.db.updateTable('users').set({ role: role as Role }).where('id', '=', userId).execute();
+  return { id: user.id, email: user.email, role: role as Role, createdAt: user.created_at };
+}

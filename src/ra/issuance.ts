@@ -50,7 +50,8 @@ export async function issueIfReady(ctx: RaContext, instanceId: string): Promise<
   const pending = await ctx.db.selectFrom('validations').select('id').where('instance_id', '=', instanceId).where('status', '!=', 'valid').executeTakeFirst();
   if (pending) return false;
   const row = await loadApplication(ctx, instanceId);
-  if (!row) return false;
+  // An ACME order's CSR arrives only with finalize.
+  if (!row || !row.csr_pem) return false;
   const application = applicationView(row);
   if (instance.product !== 'dv') {
     if (!application.emailConfirmedAt) return false;
@@ -196,7 +197,7 @@ export function certificateView(ctx: RaContext, row: CertificateTable): Certific
     privateKeyIncluded: hasKey,
     pem: row.pem,
     chainPem: row.chain_pem,
-    downloads: SERVER_TYPES.map((server) => ({ server, files: describeServerBundle(server, hasKey) })),
+    downloads: SERVER_TYPES.map((server) => ({ server, files: describeServerBundle(server, hasKey, bundleBaseName(row.common_name)) })),
   };
 }
 

@@ -112,6 +112,7 @@ export async function reviewDetail(ctx: RaContext, actor: Actor, instanceId: str
     application: app ? applicationView(app) : null,
     phoneVerification: app?.phone_verification ? (JSON.parse(app.phone_verification) as PhoneVerification) : null,
     documents: await listDocuments(ctx, instanceId),
+    validation: await ctx.db.selectFrom('validations').select(['domain', 'status', 'validated_at as validatedAt']).where('instance_id', '=', instanceId).orderBy('domain').execute(),
     approvals: (await currentApprovals(ctx, instance)).map((a) => ({ reviewer: a.reviewerEmail, at: a.at })),
     approvalsRequired: approvalsRequired(instance.product),
     history: history.map((h) => ({ round: h.round, decision: h.decision, reason: h.reason, reviewer: h.email, at: h.created_at })),

@@ -1,0 +1,48 @@
+/**
+ * Debian's Chromium (never a downloaded browser) driven by playwright-core,
+ * and the console users the browser tests sign in as.
+ */
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { ApiClient, type CertdeskProcess } from './certdesk.js';
+
+export const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const PASSWORD = 'correct-horse-battery';
+export const SCREENSHOTS = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../docs/screenshots');
+
+export interface ConsoleBrowser {
+  browser: Browser;
+  /** A fresh browser profile (own cookies) at the given width. */
+  context(width?: number): Promise<BrowserContext>;
+  close(): Promise<void>;
+}
+
+export async function launchChromium(): Promise<ConsoleBrowser> {
+  // Playwright gives the browser a new empty profile of its own.
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  return {
+    browser,
+    async context(width = 1280) {
+      const context = await browser.newContext({ viewport: { width, height: width < 600 ? 844 : 860 }, acceptDownloads: true, locale: 'en-US' });
+      context.setDefaultTimeout(15_000);
+      return context;
+    },
+    close: () => browser.close(),
+  };
+}
+
+/** Adds a user with a password through the CLI and returns an API client holding a token for it. */
+export async function consoleUser(service: CertdeskProcess, email: string, role: 'subscriber' | 'reviewer' | 'admin'): Promise<ApiClient> {
+  await service.cli(['user', 'add', '--email', email, '--role', role, '--password', PASSWORD]);
+  const out = await service.cli(['token', 'create', '--email', email]);
+  return new ApiClient(service.url, out.trim().split('\n').pop() ?? '');
+}
+
+export async function signIn(page: Page, baseUrl: string, email: string, path = '/'): Promise<void> {
+  await page.goto(baseUrl + path);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
