@@ -1,0 +1,105 @@
+/**
+ * More of the console in Debian's Chromium: the EV two-reviewer rule at the
+ * reviewer desk, withdrawing and revoking from the certificate page, and the
+ * language switch.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startBind9, type Bind9Server } from '../support/bind9.js';
+import { consoleUser, launchChromium, signIn, type ConsoleBrowser } from '../support/browser.js';
+import { startCertdesk, type ApiClient, type CertdeskProcess } from '../support/certdesk.js';
+import { contact, expectOk, grant, organization, tinyPng, uploadDocument } from '../support/flows.js';
+import { requireTool } from '../support/tools.js';
+
+describe('console lifecycle in Chromium', () => {
+  let dns: Bind9Server;
+  let service: CertdeskProcess;
+  let chrome: ConsoleBrowser;
+  let admin: ApiClient;
+  let sue: ApiClient;
+
+  before(async () => {
+    dns = await startBind9({ zones: ['example.com'] });
+    service = await startCertdesk({ resolvers: [dns.address] });
+    admin = await consoleUser(service, 'ops@example.com', 'admin');
+    sue = await consoleUser(service, 'sue@example.com', 'subscriber');
+    chrome = await launchChromium();
+  });
+
+  after(async () => {
+    await chrome?.close();
+    await service?.stop();
+    await dns?.stop();
+  });
+
+  /** Publishes every TXT record of the instance and verifies over the API. */
+  async function prove(id: string, detail: any): Promise<void> {
+    for (const v of detail.validation) await dns.addRecord(v.dns.name, 'TXT', v.dns.value);
+    await expectOk(sue.post(`/api/v1/instances/${id}/verify`));
+  }
+
+  test('EV: the desk shows the first approval and refuses the same reviewer; a second reviewer issues', async (t) => {
+    if (!requireTool(t, 'chromium')) return;
+    await consoleUser(service, 'rita@ca.example', 'reviewer');
+    await consoleUser(service, 'ron@ca.example', 'reviewer');
+    const id = await grant(admin, 'sue@example.com', 'ev', 'single');
+    await expectOk(sue.put(`/api/v1/instances/${id}/application`, { domains: ['ev.example.com'], csr: { mode: 'auto' }, contact: { ...contact, email: 'sue@example.com' }, organization }));
+    await expectOk(uploadDocument(sue, id, tinyPng, 'license.png'), 201);
+    const submitted = await expectOk(sue.post(`/api/v1/instances/${id}/submit`));
+    const mail = (await expectOk(admin.get('/api/v1/outbox'))).items.find((m: any) => m.to === 'sue@example.com' && m.text.includes(id));
+    await expectOk(service.anonymous().post('/api/v1/confirmations', { token: /confirm-email\?token=([A-Za-z0-9_-]+)/.exec(mail.text)?.[1] }));
+    await prove(id, submitted);
+
+    const rita = await (await chrome.context()).newPage();
+    await signIn(rita, service.url, 'rita@ca.example', `/reviews/${id}`);
+    await rita.getByTestId('approve').click();
+    const notice = rita.getByTestId('first-approval');
+    await notice.waitFor();
+    assert.match(await notice.innerText(), /First approval by rita@ca\.example/);
+    await rita.getByTestId('approve').click();
+    await rita.getByText(/You already approved this application/).waitFor();
+    assert.equal((await expectOk(sue.get(`/api/v1/instances/${id}`))).status, 'under_review', 'one reviewer cannot approve EV alone');
+
+    const ron = await (await chrome.context()).newPage();
+    await signIn(ron, service.url, 'ron@ca.example', `/reviews/${id}`);
+    assert.match(await ron.getByTestId('first-approval').innerText(), /rita@ca\.example/);
+    await ron.getByTestId('approve').click();
+    await ron.locator('[data-status="issued"]').waitFor();
+    assert.equal((await expectOk(sue.get(`/api/v1/instances/${id}`))).status, 'issued');
+  });
+
+  test('a subscriber withdraws a submitted application, and revokes an issued certificate with a reason', async (t) => {
+    if (!requireTool(t, 'chromium')) return;
+    const id = await grant(admin, 'sue@example.com', 'dv', 'single');
+    await expectOk(sue.put(`/api/v1/instances/${id}/application`, { domains: ['life.example.com'], csr: { mode: 'auto' }, contact: { ...contact, email: 'sue@example.com' } }));
+    await expectOk(sue.post(`/api/v1/instances/${id}/submit`));
+    const page = await (await chrome.context()).newPage();
+    await signIn(page, service.url, 'sue@example.com', `/instances/${id}`);
+    await page.locator('[data-action="withdraw"]').first().click();
+    await page.locator('.ant-popconfirm').getByRole('button', { name: 'OK' }).click();
+    await page.locator('[data-status="pending_application"]').first().waitFor();
+    assert.equal((await expectOk(sue.get(`/api/v1/instances/${id}`))).application.domains[0].name, 'life.example.com', 'the application is kept');
+
+    await prove(id, await expectOk(sue.post(`/api/v1/instances/${id}/submit`)));
+    await page.reload();
+    await page.locator('[data-status="issued"]').first().waitFor();
+    await page.locator('[data-action="revoke"]').first().click();
+    const dialog = page.getByRole('dialog', { name: 'Revoke' });
+    await dialog.getByLabel('Reason').click();
+    await page.locator('.ant-select-item-option', { hasText: 'keyCompromise' }).click();
+    await dialog.getByRole('button', { name: 'Revoke' }).click();
+    await page.locator('[data-status="revoked"]').first().waitFor();
+    const cert = await expectOk(sue.get(`/api/v1/instances/${id}`));
+    assert.equal(cert.status, 'revoked');
+    assert.equal(cert.certificate.revocationReason, 'keyCompromise');
+  });
+
+  test('the language switch turns the console into Simplified Chinese', async (t) => {
+    if (!requireTool(t, 'chromium')) return;
+    const page = await (await chrome.context()).newPage();
+    await signIn(page, service.url, 'sue@example.com');
+    await page.getByText('中文', { exact: true }).click();
+    await page.getByRole('menuitem', { name: /概览/ }).waitFor();
+    await page.getByRole('button', { name: /退出/ }).waitFor();
+  });
+});
