@@ -6,10 +6,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startBind9, type Bind9Server } from '../support/bind9.js';
-import { consoleUser, launchChromium, signIn, type ConsoleBrowser } from '../support/browser.js';
+import type { Page } from 'playwright-core';
+import { consoleUser, launchChromium, PASSWORD, signIn, type ConsoleBrowser } from '../support/browser.js';
 import { startCertdesk, type ApiClient, type CertdeskProcess } from '../support/certdesk.js';
 import { contact, expectOk, grant, organization, tinyPng, uploadDocument } from '../support/flows.js';
 import { requireTool } from '../support/tools.js';
+
+/** Presses Tab until the focused element matches the CSS selector (it may already), as a keyboard user would. */
+async function tabTo(page: Page, selector: string, maxPresses = 60): Promise<void> {
+  for (let i = 0; i < maxPresses; i++) {
+    if (await page.locator(`${selector}:focus`).count()) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`Tab never reached ${selector} after ${maxPresses} presses`);
+}
 
 describe('console lifecycle in Chromium', () => {
   let dns: Bind9Server;
@@ -92,6 +102,26 @@ describe('console lifecycle in Chromium', () => {
     const cert = await expectOk(sue.get(`/api/v1/instances/${id}`));
     assert.equal(cert.status, 'revoked');
     assert.equal(cert.certificate.revocationReason, 'keyCompromise');
+  });
+
+  test('keyboard only: sign in and open the apply panel without a mouse', async (t) => {
+    if (!requireTool(t, 'chromium')) return;
+    const id = await grant(admin, 'sue@example.com', 'dv', 'single');
+    const page = await (await chrome.context()).newPage();
+    await page.goto(`${service.url}/instances/${id}`);
+    await tabTo(page, 'input[autocomplete="username"]');
+    await page.keyboard.type('sue@example.com');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await tabTo(page, '[data-action="apply"]');
+    await page.keyboard.press('Enter');
+    const drawer = page.getByRole('dialog', { name: 'Apply for Certificate' });
+    await drawer.getByLabel('Domains to bind').waitFor();
+    await tabTo(page, '[id$="domains"]');
+    await page.keyboard.type('keys.example.com');
+    assert.equal(await drawer.getByLabel('Domains to bind').inputValue(), 'keys.example.com');
   });
 
   test('the language switch turns the console into Simplified Chinese', async (t) => {
