@@ -20,6 +20,7 @@ import { KeyedMutex } from './ra/keyed_mutex.js';
 import { randomSecret } from './ra/passwords.js';
 import { type Settings, SettingsStore } from './ra/settings.js';
 import { openDatabase, type OpenedDatabase } from './store/database.js';
+import type { Durability } from './store/group_commit_sqlite.js';
 import { databaseOutbox } from './store/outbox.js';
 import { createDnsClient, type DnsClient } from './va/dns_client.js';
 
@@ -70,6 +71,7 @@ export async function openContext(options: ServiceOptions): Promise<{ ctx: RaCon
   let mailer: { key: string; mailer: Mailer } | null = null;
   const ctx: RaContext = {
     db: db.db,
+    durability: db.durability,
     clock,
     vault,
     ca,
@@ -89,11 +91,24 @@ export async function openContext(options: ServiceOptions): Promise<{ ctx: RaCon
     mailer() {
       const { smtpUrl, mailFrom } = settings.current();
       const key = `${smtpUrl}|${mailFrom}`;
-      if (!mailer || mailer.key !== key) mailer = { key, mailer: createMailer({ ...(smtpUrl ? { smtpUrl } : {}), from: mailFrom, outbox, logger }) };
+      if (!mailer || mailer.key !== key) {
+        const created = createMailer({ ...(smtpUrl ? { smtpUrl } : {}), from: mailFrom, outbox, logger });
+        mailer = { key, mailer: smtpUrl ? afterCommit(created, db.durability) : created };
+      }
       return mailer.mailer;
     },
   };
   return { ctx, db, caCreated: created };
+}
+
+/** Mail leaving over SMTP tells of writes already made; it waits until they are committed. */
+function afterCommit(mailer: Mailer, durability: Durability): Mailer {
+  return {
+    async send(mail) {
+      await durability.whenDurable();
+      return mailer.send(mail);
+    },
+  };
 }
 
 export async function startService(options: ServiceOptions): Promise<RunningService> {

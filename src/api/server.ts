@@ -7,6 +7,7 @@ import type { RaContext } from '../ra/context.js';
 import { MAX_DOCUMENT_BYTES } from '../ra/documents.js';
 import { authenticate } from './auth.js';
 import { consoleAssets } from './console_assets.js';
+import { durableReplies } from './durable_replies.js';
 import { installErrorHandling } from './errors.js';
 import { acmeRoutes } from './acme/routes.js';
 import { accountRoutes } from './routes/accounts.js';
@@ -28,6 +29,7 @@ export async function buildServer(ctx: RaContext, options: { version: string }):
     ajv: { customOptions: { coerceTypes: true } },
   });
   installErrorHandling(app);
+  durableReplies(app, ctx.durability);
   app.addSchema(ErrorResponse);
   await app.register(swagger, {
     openapi: {

@@ -97,10 +97,10 @@ export async function saveApplication(ctx: RaContext, actor: Actor, instanceId: 
       if (previous) await trx.updateTable('applications').set(row).where('instance_id', '=', instanceId).execute();
       else await trx.insertInto('applications').values(row).execute();
       await trx.updateTable('instances').set({ domains_text: names.map((n) => n.name).join(' '), updated_at: now }).where('id', '=', instanceId).execute();
+      await recordEvent(trx, { instanceId, type: 'application_saved', message: `Application saved for ${names.map((n) => n.display).join(', ')} (CSR ${csr.mode}).`, at: ctx.clock.now(), actorId: actor.id });
     });
     if (input.saveContactAs) await saveProfile(ctx, actor, { kind: 'contact', name: input.saveContactAs, data: contact });
     if (input.saveOrganizationAs && organization) await saveProfile(ctx, actor, { kind: 'organization', name: input.saveOrganizationAs, data: organization });
-    await recordEvent(ctx.db, { instanceId, type: 'application_saved', message: `Application saved for ${names.map((n) => n.display).join(', ')} (CSR ${csr.mode}).`, at: ctx.clock.now(), actorId: actor.id });
     return applicationView(row);
   });
 }
@@ -219,14 +219,14 @@ export async function submitApplication(ctx: RaContext, actor: Actor, instanceId
         .where('instance_id', '=', instanceId)
         .execute();
       await refreshValidations(trx, instanceId, view.domains, now);
-    });
-    await recordEvent(ctx.db, {
-      instanceId,
-      type: 'submitted',
-      message: instance.product === 'dv' ? 'Submitted; prove control of each domain with the DNS record or the file shown.' : 'Submitted to the CA for review; confirm the email from the CA and keep your phone on.',
-      at: now,
-      actorId: actor.id,
-      data: { round: instance.submission_round + 1 },
+      await recordEvent(trx, {
+        instanceId,
+        type: 'submitted',
+        message: instance.product === 'dv' ? 'Submitted; prove control of each domain with the DNS record or the file shown.' : 'Submitted to the CA for review; confirm the email from the CA and keep your phone on.',
+        at: now,
+        actorId: actor.id,
+        data: { round: instance.submission_round + 1 },
+      });
     });
     if (confirmToken) await sendConfirmationMail(ctx, instance, view, confirmToken);
   });

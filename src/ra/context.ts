@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Mailer } from '../notify/mailer.js';
 import type { Db } from '../store/database.js';
+import type { Durability } from '../store/group_commit_sqlite.js';
 import type { DnsClient } from '../va/dns_client.js';
 import type { KeyedMutex } from './keyed_mutex.js';
 import type { SettingsStore } from './settings.js';
@@ -11,6 +12,8 @@ import type { SettingsStore } from './settings.js';
 /** What every part of the registration authority is handed: its collaborators, never globals. */
 export interface RaContext {
   db: Db;
+  /** Await before acknowledging what was written (replies, mail): SQLite commits in groups. */
+  durability: Durability;
   clock: Clock;
   vault: KeyVault;
   ca: CertificateAuthority;

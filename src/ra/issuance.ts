@@ -34,13 +34,15 @@ const BUSINESS_CATEGORY: Record<Organization['type'], string> = {
 export async function failInstance(ctx: RaContext, instance: InstanceTable, reason: string, actorId: string | null = null): Promise<void> {
   const target = nextStatus(instance.status, 'fail', instance.product);
   const now = ctx.clock.now();
-  await ctx.db
-    .updateTable('instances')
-    .set({ status: target, failure_reason: reason, expected_issue_earliest: null, expected_issue_latest: null, updated_at: now.toISOString() })
-    .where('id', '=', instance.id)
-    .where('status', '=', instance.status)
-    .execute();
-  await recordEvent(ctx.db, { instanceId: instance.id, type: 'validation_failed', message: `Validation failed: ${reason}`, at: now, actorId });
+  await ctx.db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('instances')
+      .set({ status: target, failure_reason: reason, expected_issue_earliest: null, expected_issue_latest: null, updated_at: now.toISOString() })
+      .where('id', '=', instance.id)
+      .where('status', '=', instance.status)
+      .execute();
+    await recordEvent(trx, { instanceId: instance.id, type: 'validation_failed', message: `Validation failed: ${reason}`, at: now, actorId });
+  });
 }
 
 /** Issues the certificate if everything the product needs is in place. Call with the instance's lock held. */
@@ -142,8 +144,8 @@ async function sign(ctx: RaContext, instance: InstanceTable, keySealed: string |
       .set({ status: target, certificate_id: cert.id, failure_reason: null, updated_at: now.toISOString() })
       .where('id', '=', instance.id)
       .execute();
+    await recordEvent(trx, { instanceId: instance.id, type: 'issued', message: `Certificate issued: serial ${cert.serial}, valid until ${cert.not_after}.`, at: now, data: { certificateId: cert.id, serial: cert.serial } });
   });
-  await recordEvent(ctx.db, { instanceId: instance.id, type: 'issued', message: `Certificate issued: serial ${cert.serial}, valid until ${cert.not_after}.`, at: now, data: { certificateId: cert.id, serial: cert.serial } });
   const mail = issuedMail({
     applicantName: application.contact.name,
     to: application.contact.email,

@@ -4,9 +4,10 @@
  */
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { CertdeskError } from '../errors.js';
+import { type Durability, GroupCommitSqlite } from './group_commit_sqlite.js';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
 
@@ -15,6 +16,9 @@ export type Db = Kysely<Database>;
 export interface OpenedDatabase {
   db: Db;
   dialect: 'sqlite' | 'postgres';
+  /** Await before acknowledging writes (see group_commit_sqlite.ts). */
+  durability: Durability;
+  /** Commits what is pending, then closes; throws STORE_COMMIT_FAILED if that commit fails. */
   close(): Promise<void>;
 }
 
@@ -32,8 +36,10 @@ function openSqlite(file: string): OpenedDatabase {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  // Concurrent requests' writes share one COMMIT (one fsync) per event-loop turn.
+  const groupCommit = new GroupCommitSqlite(sqlite);
+  const db = new Kysely<Database>({ dialect: groupCommit.dialect() });
+  return { db, dialect: 'sqlite', durability: groupCommit, close: () => db.destroy() };
 }
 
 function openPostgres(url: string): OpenedDatabase {
@@ -42,8 +48,11 @@ function openPostgres(url: string): OpenedDatabase {
   }
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', close: () => db.destroy() };
+  return { db, dialect: 'postgres', durability: committedOnReturn, close: () => db.destroy() };
 }
+
+/** PostgreSQL commits every statement and transaction before its promise resolves. */
+const committedOnReturn: Durability = { mark: () => 0, whenDurable: async () => undefined };
 
 async function migrate(opened: OpenedDatabase): Promise<void> {
   const migrator = new Migrator({ db: opened.db, provider: migrationProvider(opened.dialect) });

@@ -1,0 +1,333 @@
+/**
+ * Group commit for embedded SQLite: a Kysely dialect over one better-sqlite3
+ * connection that runs every write inside one open batch transaction and
+ * commits that batch once per event-loop turn (or when it grows large), so
+ * concurrent requests share one durable COMMIT (one WAL fsync under
+ * `synchronous=FULL`) instead of paying one each.
+ *
+ * - A write outside a Kysely transaction opens the batch (BEGIN IMMEDIATE) if
+ *   none is open; a read runs inside the open batch (same connection, so it
+ *   sees the batch's writes) or, with none open, on its own.
+ * - A Kysely transaction is a SAVEPOINT inside the batch: its commit releases
+ *   the savepoint, its rollback undoes only that savepoint's writes.
+ * - Nothing is durable until the batch's COMMIT. Callers that acknowledge work
+ *   (an HTTP response, a CLI line, an SMTP mail) take a `mark()` before and
+ *   await `whenDurable(mark)` before acknowledging; it rejects if a batch
+ *   written since the mark failed to commit, so nothing lost is ever claimed.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import {
+  type CompiledQuery,
+  type DatabaseConnection,
+  type DatabaseIntrospector,
+  type Dialect,
+  type DialectAdapter,
+  type Driver,
+  type Kysely,
+  type QueryCompiler,
+  type QueryResult,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+} from 'kysely';
+import { CertdeskError } from '../errors.js';
+
+/** When callers may acknowledge what they wrote. */
+export interface Durability {
+  /** A point in the stream of writes; `whenDurable(mark)` covers everything written or read after it. */
+  mark(): number;
+  /**
+   * Resolves once everything written so far is committed; throws STORE_COMMIT_FAILED if a commit since `since` failed.
+   * Never await it inside a transaction: the commit waits for that transaction to end.
+   */
+  whenDurable(since?: number): Promise<void>;
+}
+
+export interface GroupCommitStats {
+  /** Batches committed (each one fsync of the WAL). */
+  commits: number;
+  /** Batches whose COMMIT failed, or that SQLite rolled back on an error. */
+  failedBatches: number;
+  /** Statements that changed the database. */
+  writes: number;
+}
+
+interface Batch {
+  seq: number;
+  writes: number;
+  committed: Promise<void>;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+const TRANSACTION_SAVEPOINT = 'certdesk_trx';
+/** A batch this large commits as soon as the connection is free, without waiting for the turn to end. */
+const DEFAULT_MAX_BATCH_WRITES = 2000;
+/** Prepared statements kept for reuse; Kysely compiles the same SQL text for the same query shape. */
+const STATEMENT_CACHE_SIZE = 500;
+
+function commitFailed(cause: unknown): CertdeskError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new CertdeskError('STORE_COMMIT_FAILED', `certdesk could not save the change to its database (${reason}); nothing was saved, try again.`, { status: 503 });
+}
+
+/** FIFO lock over the one connection. */
+class ConnectionLock {
+  #held = false;
+  #waiters: (() => void)[] = [];
+
+  async acquire(): Promise<void> {
+    if (!this.#held) {
+      this.#held = true;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#waiters.push(resolve));
+  }
+
+  release(): void {
+    const next = this.#waiters.shift();
+    if (next) next();
+    else this.#held = false;
+  }
+}
+
+export class GroupCommitSqlite implements Durability {
+  readonly #sqlite: BetterSqlite3.Database;
+  readonly #maxBatchWrites: number;
+  readonly #lock = new ConnectionLock();
+  readonly #statements = new Map<string, BetterSqlite3.Statement>();
+  #batch: Batch | null = null;
+  #nextSeq = 1;
+  #lastFailedSeq = 0;
+  #stats: GroupCommitStats = { commits: 0, failedBatches: 0, writes: 0 };
+  #closed = false;
+
+  constructor(sqlite: BetterSqlite3.Database, options: { maxBatchWrites?: number } = {}) {
+    this.#sqlite = sqlite;
+    this.#maxBatchWrites = options.maxBatchWrites ?? DEFAULT_MAX_BATCH_WRITES;
+  }
+
+  dialect(): Dialect {
+    return {
+      createDriver: () => new GroupCommitDriver(this),
+      createQueryCompiler: (): QueryCompiler => new SqliteQueryCompiler(),
+      createAdapter: (): DialectAdapter => new SqliteAdapter(),
+      createIntrospector: (db: Kysely<unknown>): DatabaseIntrospector => new SqliteIntrospector(db),
+    };
+  }
+
+  stats(): GroupCommitStats {
+    return { ...this.#stats };
+  }
+
+  mark(): number {
+    return this.#batch ? this.#batch.seq : this.#nextSeq;
+  }
+
+  async whenDurable(since: number = this.mark()): Promise<void> {
+    const open = this.#batch;
+    if (open) await open.committed;
+    if (this.#lastFailedSeq >= since) throw commitFailed('an earlier commit failed');
+  }
+
+  /** Commits what is pending and closes the connection; throws STORE_COMMIT_FAILED if that last commit fails. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#lock.acquire();
+    let failure: CertdeskError | null;
+    try {
+      failure = this.#commitNow();
+    } finally {
+      this.#closed = true;
+      this.#statements.clear();
+      this.#sqlite.close();
+      this.#lock.release();
+    }
+    if (failure) throw failure;
+  }
+
+  // --- used by the driver, always while holding the connection lock ---
+
+  acquire(): Promise<void> {
+    return this.#lock.acquire();
+  }
+
+  release(): void {
+    if (this.#batch && this.#batch.writes >= this.#maxBatchWrites) this.#commitNow();
+    this.#lock.release();
+  }
+
+  execute<R>(compiled: CompiledQuery): QueryResult<R> {
+    const stmt = this.#prepare(compiled.sql);
+    if (!stmt.readonly) this.#openBatch();
+    try {
+      if (stmt.reader) {
+        const rows = stmt.all(compiled.parameters as unknown[]) as R[];
+        if (!stmt.readonly) this.#countWrite();
+        return { rows };
+      }
+      const { changes, lastInsertRowid } = stmt.run(compiled.parameters as unknown[]);
+      this.#countWrite();
+      return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
+    } catch (error) {
+      this.#checkBatchSurvived(error);
+      throw error;
+    }
+  }
+
+  beginTransaction(): void {
+    this.#openBatch();
+    this.#sqlite.exec(`SAVEPOINT ${TRANSACTION_SAVEPOINT}`);
+  }
+
+  commitTransaction(): void {
+    this.#sqlite.exec(`RELEASE ${TRANSACTION_SAVEPOINT}`);
+  }
+
+  rollbackTransaction(): void {
+    // An I/O or disk-full error may already have rolled back the whole batch; then there is no savepoint to undo.
+    if (!this.#sqlite.inTransaction) return;
+    this.#sqlite.exec(`ROLLBACK TO ${TRANSACTION_SAVEPOINT}`);
+    this.#sqlite.exec(`RELEASE ${TRANSACTION_SAVEPOINT}`);
+  }
+
+  execRaw(sql: string): void {
+    try {
+      this.#sqlite.exec(sql);
+    } catch (error) {
+      this.#checkBatchSurvived(error);
+      throw error;
+    }
+  }
+
+  #prepare(sql: string): BetterSqlite3.Statement {
+    let stmt = this.#statements.get(sql);
+    if (!stmt) {
+      stmt = this.#sqlite.prepare(sql);
+      if (this.#statements.size >= STATEMENT_CACHE_SIZE) this.#statements.clear();
+      this.#statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  #countWrite(): void {
+    this.#stats.writes += 1;
+    if (this.#batch) this.#batch.writes += 1;
+  }
+
+  #openBatch(): void {
+    if (this.#batch) return;
+    this.#sqlite.exec('BEGIN IMMEDIATE');
+    let resolve!: () => void;
+    let reject!: (error: Error) => void;
+    const committed = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // Failures reach whoever awaits whenDurable; an unobserved one must not crash the process.
+    committed.catch(() => undefined);
+    this.#batch = { seq: this.#nextSeq++, writes: 0, committed, resolve, reject };
+    setImmediate(() => void this.#commitWhenFree());
+  }
+
+  async #commitWhenFree(): Promise<void> {
+    if (this.#closed) return;
+    await this.#lock.acquire();
+    try {
+      this.#commitNow();
+    } finally {
+      this.#lock.release();
+    }
+  }
+
+  #commitNow(): CertdeskError | null {
+    const batch = this.#batch;
+    if (!batch) return null;
+    this.#batch = null;
+    try {
+      this.#sqlite.exec('COMMIT');
+    } catch (error) {
+      if (this.#sqlite.inTransaction) this.#sqlite.exec('ROLLBACK');
+      return this.#fail(batch, error);
+    }
+    this.#stats.commits += 1;
+    batch.resolve();
+    return null;
+  }
+
+  /** SQLite rolls back the whole transaction on some errors (disk full, I/O); then the batch is lost. */
+  #checkBatchSurvived(error: unknown): void {
+    const batch = this.#batch;
+    if (batch && !this.#sqlite.inTransaction) {
+      this.#batch = null;
+      this.#fail(batch, error);
+    }
+  }
+
+  #fail(batch: Batch, error: unknown): CertdeskError {
+    this.#lastFailedSeq = batch.seq;
+    this.#stats.failedBatches += 1;
+    const failure = commitFailed(error);
+    batch.reject(failure);
+    return failure;
+  }
+}
+
+/** Kysely's view of the batcher: one connection, transactions as savepoints in the open batch. */
+class GroupCommitDriver implements Driver {
+  readonly #batcher: GroupCommitSqlite;
+  readonly #connection: DatabaseConnection;
+
+  constructor(batcher: GroupCommitSqlite) {
+    this.#batcher = batcher;
+    this.#connection = {
+      executeQuery: async <R>(compiled: CompiledQuery) => batcher.execute<R>(compiled),
+      streamQuery: () => {
+        throw new Error('streaming queries are not supported by the group-commit SQLite driver');
+      },
+    };
+  }
+
+  async init(): Promise<void> {}
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    await this.#batcher.acquire();
+    return this.#connection;
+  }
+
+  async releaseConnection(): Promise<void> {
+    this.#batcher.release();
+  }
+
+  async beginTransaction(): Promise<void> {
+    this.#batcher.beginTransaction();
+  }
+
+  async commitTransaction(): Promise<void> {
+    this.#batcher.commitTransaction();
+  }
+
+  async rollbackTransaction(): Promise<void> {
+    this.#batcher.rollbackTransaction();
+  }
+
+  async savepoint(_connection: DatabaseConnection, name: string): Promise<void> {
+    this.#batcher.execRaw(`SAVEPOINT ${quoteName(name)}`);
+  }
+
+  async rollbackToSavepoint(_connection: DatabaseConnection, name: string): Promise<void> {
+    this.#batcher.execRaw(`ROLLBACK TO ${quoteName(name)}`);
+  }
+
+  async releaseSavepoint(_connection: DatabaseConnection, name: string): Promise<void> {
+    this.#batcher.execRaw(`RELEASE ${quoteName(name)}`);
+  }
+
+  async destroy(): Promise<void> {
+    await this.#batcher.close();
+  }
+}
+
+function quoteName(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
