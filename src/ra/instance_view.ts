@@ -4,7 +4,7 @@ import type { Actor } from './actor.js';
 import { applicationView, listDocuments, loadApplication, type ApplicationView } from './applications.js';
 import type { RaContext } from './context.js';
 import { certificateView, type CertificateView } from './issuance.js';
-import { loadSummary, loadVisibleInstance, quotaOf, type InstanceSummary } from './instances.js';
+import { combinedParts, loadSummary, loadVisibleInstance, quotaWithParts, type InstanceSummary } from './instances.js';
 import type { NameQuota } from './names.js';
 import { approvalsRequired, currentApprovals } from './review_rules.js';
 import { listEvents, type TimelineEvent } from './timeline.js';
@@ -33,10 +33,9 @@ export interface InstanceDetail extends InstanceSummary {
 
 export async function instanceDetail(ctx: RaContext, actor: Actor, id: string): Promise<InstanceDetail> {
   const instance = await loadVisibleInstance(ctx, actor, id);
-  const [summary, quota, parts, appRow, documents, validations, cert] = await Promise.all([
+  const [summary, parts, appRow, documents, validations, cert] = await Promise.all([
     loadSummary(ctx, id),
-    quotaOf(ctx, instance),
-    ctx.db.selectFrom('instances').select('id').where('combined_into', '=', id).execute(),
+    combinedParts(ctx, id),
     loadApplication(ctx, id),
     listDocuments(ctx, id),
     ctx.db.selectFrom('validations').selectAll().where('instance_id', '=', id).orderBy('domain').execute(),
@@ -46,7 +45,7 @@ export async function instanceDetail(ctx: RaContext, actor: Actor, id: string): 
   const approvals = instance.product === 'dv' ? [] : await currentApprovals(ctx, instance);
   return {
     ...summary,
-    quota,
+    quota: quotaWithParts(instance, parts),
     combinedFrom: parts.map((p) => p.id),
     application,
     documents,

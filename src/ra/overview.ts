@@ -2,7 +2,7 @@
 import type { InstanceStatus } from '../store/schema.js';
 import type { Actor } from './actor.js';
 import type { RaContext } from './context.js';
-import { STATUSES } from './state_machine.js';
+import { liveCounts, totalOf } from './instance_counts.js';
 
 const EXPIRING_DAYS = 30;
 const RECENT_EVENTS = 12;
@@ -19,14 +19,15 @@ export async function overview(ctx: RaContext, actor: Actor): Promise<Overview> 
   const ownOnly = actor.role !== 'admin';
   const now = ctx.clock.now();
   const horizon = new Date(now.getTime() + EXPIRING_DAYS * 86400_000).toISOString();
-  let counts = ctx.db.selectFrom('instances').select(['status', (eb) => eb.fn.countAll<number | string>().as('n')]).where('combined_into', 'is', null).groupBy('status');
+  // Driven from certificates by not_after (an index), keeping those still current on an issued instance.
   let expiring = ctx.db
-    .selectFrom('instances')
-    .innerJoin('certificates', 'certificates.id', 'instances.certificate_id')
+    .selectFrom('certificates')
+    .innerJoin('instances', 'instances.id', 'certificates.instance_id')
     .select(['instances.id', 'instances.domains_text', 'instances.product', 'certificates.not_after'])
-    .where('instances.status', '=', 'issued')
     .where('certificates.not_after', '>', now.toISOString())
     .where('certificates.not_after', '<=', horizon)
+    .whereRef('instances.certificate_id', '=', 'certificates.id')
+    .where('instances.status', '=', 'issued')
     .orderBy('certificates.not_after')
     .limit(50);
   let events = ctx.db
@@ -36,23 +37,18 @@ export async function overview(ctx: RaContext, actor: Actor): Promise<Overview> 
     .orderBy('events.id', 'desc')
     .limit(RECENT_EVENTS);
   if (ownOnly) {
-    counts = counts.where('owner_id', '=', actor.id);
-    expiring = expiring.where('instances.owner_id', '=', actor.id);
+    expiring = expiring.where('certificates.owner_id', '=', actor.id);
     events = events.where('instances.owner_id', '=', actor.id);
   }
-  const [countRows, expiringRows, eventRows, queue] = await Promise.all([
-    counts.execute(),
+  const [byStatus, expiringRows, eventRows, all] = await Promise.all([
+    liveCounts(ctx, ownOnly ? actor.id : null),
     expiring.execute(),
     events.execute(),
-    actor.role === 'subscriber'
-      ? Promise.resolve(null)
-      : ctx.db.selectFrom('instances').select((eb) => eb.fn.countAll<number | string>().as('n')).where('status', '=', 'under_review').where('combined_into', 'is', null).executeTakeFirstOrThrow(),
+    actor.role === 'reviewer' ? liveCounts(ctx, null) : Promise.resolve(null),
   ]);
-  const byStatus = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<InstanceStatus, number>;
-  for (const row of countRows) byStatus[row.status] = Number(row.n);
   return {
     counts: byStatus,
-    total: Object.values(byStatus).reduce((a, b) => a + b, 0),
+    total: totalOf(byStatus),
     expiringSoon: expiringRows.map((r) => ({
       instanceId: r.id,
       domains: r.domains_text ? r.domains_text.split(' ') : [],
@@ -61,6 +57,6 @@ export async function overview(ctx: RaContext, actor: Actor): Promise<Overview> 
       daysLeft: Math.max(0, Math.floor((Date.parse(r.not_after) - now.getTime()) / 86400_000)),
     })),
     recentActivity: eventRows.map((e) => ({ instanceId: e.instance_id, type: e.type, message: e.message, at: e.at })),
-    reviewQueue: queue ? Number(queue.n) : null,
+    reviewQueue: actor.role === 'subscriber' ? null : (all ?? byStatus).under_review,
   };
 }

@@ -249,10 +249,128 @@ function acme(): Migration {
   };
 }
 
+/**
+ * Read paths at scale. Lists and counts only ever look at live instances
+ * (`combined_into IS NULL`), so their indexes are partial and end in the sort
+ * key `(created_at, id)`: a page is a walk of the index, never a sort.
+ * Two tables are kept by triggers in the same transaction as the row change,
+ * whoever writes it (the RA, ACME, a bulk import):
+ * - `instance_counts`: live instances per (owner, status), and per status for
+ *   all owners under owner '*'. On PostgreSQL each change lands on one of 8
+ *   random shards so concurrent transactions rarely wait on the same counter
+ *   row; readers sum the shards. SQLite has one writer and uses shard 0.
+ * - `instance_terms`: every bound name and each of its parent names down to
+ *   the registrable level ("www.shop.example.com", "shop.example.com",
+ *   "example.com"), so a domain search is a prefix range on one index.
+ * `certificates_expiry` lets the overview's "expiring soon" walk certificates
+ * by `not_after`; `instances_combined_into` finds the parts of a combined instance.
+ */
+function readPaths(dialect: Dialect): Migration {
+  return {
+    async up(db: Kysely<unknown>) {
+      const run = (statement: string) => sql.raw(statement).execute(db);
+      await run('DROP INDEX instances_status');
+      await run('DROP INDEX instances_owner_status');
+      await run('CREATE INDEX instances_live_status ON instances (status, created_at, id) WHERE combined_into IS NULL');
+      await run('CREATE INDEX instances_live_owner_status ON instances (owner_id, status, created_at, id) WHERE combined_into IS NULL');
+      await run('CREATE INDEX instances_live_created ON instances (created_at, id) WHERE combined_into IS NULL');
+      await run('CREATE INDEX instances_live_owner_created ON instances (owner_id, created_at, id) WHERE combined_into IS NULL');
+      await run('CREATE INDEX instances_combined_into ON instances (combined_into) WHERE combined_into IS NOT NULL');
+      await run('CREATE INDEX certificates_expiry ON certificates (not_after)');
+      for (const statement of dialect === 'postgres' ? postgresReadPaths() : sqliteReadPaths()) await run(statement);
+      await run(`INSERT INTO instance_counts (owner_id, status, shard, n)
+        SELECT owner_id, status, 0, count(*) FROM instances WHERE combined_into IS NULL GROUP BY owner_id, status
+        UNION ALL SELECT '*', status, 0, count(*) FROM instances WHERE combined_into IS NULL GROUP BY status`);
+    },
+  };
+}
+
+/** SQLite: triggers cannot use CTEs, so names are split with json_each over a JSON array built from the text. */
+function sqliteReadPaths(): string[] {
+  const names = (text: string) => `json_each('["' || replace(${text}, ' ', '","') || '"]')`;
+  const labels = (name: string) => `json_each('["' || replace(${name}, '.', '","') || '"]')`;
+  // Each bound name from label k on, for k = 0 and every k that leaves at least two labels; with `id`, a second column naming the instance.
+  const terms = (text: string, id: string | null, from = '') => `SELECT substr(n.value, 1 + (SELECT coalesce(sum(length(p.value) + 1), 0) FROM ${labels('n.value')} p WHERE p.key < l.key))${id ? `, ${id}` : ''}
+      FROM ${from}${names(text)} n, ${labels('n.value')} l
+      WHERE ${text} <> '' AND n.value <> '' AND (l.key = 0 OR l.key < json_array_length('["' || replace(n.value, '.', '","') || '"]') - 1)`;
+  const count = (owner: string, row: 'OLD' | 'NEW', delta: number) =>
+    `INSERT INTO instance_counts (owner_id, status, shard, n) SELECT ${owner}, ${row}.status, 0, ${delta} WHERE ${row}.combined_into IS NULL
+       ON CONFLICT (owner_id, status, shard) DO UPDATE SET n = n + excluded.n;`;
+  return [
+    'CREATE TABLE instance_counts (owner_id text NOT NULL, status text NOT NULL, shard integer NOT NULL, n integer NOT NULL, PRIMARY KEY (owner_id, status, shard)) WITHOUT ROWID',
+    'CREATE TABLE instance_terms (term text NOT NULL, instance_id text NOT NULL, PRIMARY KEY (term, instance_id)) WITHOUT ROWID',
+    `CREATE TRIGGER instance_counts_insert AFTER INSERT ON instances BEGIN ${count("'*'", 'NEW', 1)} ${count('NEW.owner_id', 'NEW', 1)} END`,
+    `CREATE TRIGGER instance_counts_update AFTER UPDATE OF owner_id, status, combined_into ON instances
+       WHEN OLD.owner_id IS NOT NEW.owner_id OR OLD.status IS NOT NEW.status OR OLD.combined_into IS NOT NEW.combined_into
+       BEGIN ${count("'*'", 'OLD', -1)} ${count('OLD.owner_id', 'OLD', -1)} ${count("'*'", 'NEW', 1)} ${count('NEW.owner_id', 'NEW', 1)} END`,
+    `CREATE TRIGGER instance_counts_delete AFTER DELETE ON instances BEGIN ${count("'*'", 'OLD', -1)} ${count('OLD.owner_id', 'OLD', -1)} END`,
+    `CREATE TRIGGER instance_terms_insert AFTER INSERT ON instances WHEN NEW.domains_text <> '' BEGIN
+       INSERT OR IGNORE INTO instance_terms (term, instance_id) ${terms('NEW.domains_text', 'NEW.id')}; END`,
+    `CREATE TRIGGER instance_terms_update AFTER UPDATE OF domains_text ON instances WHEN OLD.domains_text IS NOT NEW.domains_text BEGIN
+       DELETE FROM instance_terms WHERE instance_id = OLD.id AND term IN (${terms('OLD.domains_text', null)});
+       INSERT OR IGNORE INTO instance_terms (term, instance_id) ${terms('NEW.domains_text', 'NEW.id')}; END`,
+    `CREATE TRIGGER instance_terms_delete AFTER DELETE ON instances WHEN OLD.domains_text <> '' BEGIN
+       DELETE FROM instance_terms WHERE instance_id = OLD.id AND term IN (${terms('OLD.domains_text', null)}); END`,
+    `INSERT OR IGNORE INTO instance_terms (term, instance_id) ${terms('i.domains_text', 'i.id', 'instances i, ')}`,
+  ];
+}
+
+function postgresReadPaths(): string[] {
+  return [
+    'CREATE TABLE instance_counts (owner_id text NOT NULL, status text NOT NULL, shard smallint NOT NULL, n bigint NOT NULL, PRIMARY KEY (owner_id, status, shard))',
+    // COLLATE "C": byte order, so a prefix is one range of the index whatever the database's locale.
+    'CREATE TABLE instance_terms (term text COLLATE "C" NOT NULL, instance_id text NOT NULL, PRIMARY KEY (term, instance_id))',
+    `CREATE FUNCTION certdesk_instance_terms(domains text) RETURNS SETOF text LANGUAGE sql IMMUTABLE AS $$
+       SELECT DISTINCT array_to_string(n.labels[i:], '.')
+       FROM (SELECT string_to_array(name, '.') AS labels FROM unnest(string_to_array(domains, ' ')) AS name WHERE name <> '') n,
+            generate_series(1, greatest(1, cardinality(n.labels) - 1)) AS i
+     $$`,
+    `CREATE FUNCTION certdesk_index_instance_terms() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       IF TG_OP <> 'INSERT' THEN
+         DELETE FROM instance_terms WHERE instance_id = OLD.id AND term IN (SELECT certdesk_instance_terms(OLD.domains_text));
+       END IF;
+       IF TG_OP <> 'DELETE' THEN
+         INSERT INTO instance_terms (term, instance_id) SELECT t, NEW.id FROM certdesk_instance_terms(NEW.domains_text) t ON CONFLICT DO NOTHING;
+       END IF;
+       RETURN NULL;
+     END $$`,
+    `CREATE TRIGGER instance_terms_insert AFTER INSERT OR DELETE ON instances FOR EACH ROW EXECUTE FUNCTION certdesk_index_instance_terms()`,
+    `CREATE TRIGGER instance_terms_update AFTER UPDATE OF domains_text ON instances FOR EACH ROW
+       WHEN (OLD.domains_text IS DISTINCT FROM NEW.domains_text) EXECUTE FUNCTION certdesk_index_instance_terms()`,
+    // Deltas are summed per key and applied in key order, so two transactions lock counter rows in the same order.
+    `CREATE FUNCTION certdesk_count_instances() RETURNS trigger LANGUAGE plpgsql AS $$
+     DECLARE
+       v_shard smallint := floor(random() * 8)::smallint;
+       v_owner text[] := '{}';
+       v_status text[] := '{}';
+       v_delta int[] := '{}';
+     BEGIN
+       IF TG_OP <> 'INSERT' THEN
+         IF OLD.combined_into IS NULL THEN
+           v_owner := v_owner || ARRAY['*', OLD.owner_id]; v_status := v_status || ARRAY[OLD.status, OLD.status]; v_delta := v_delta || ARRAY[-1, -1];
+         END IF;
+       END IF;
+       IF TG_OP <> 'DELETE' THEN
+         IF NEW.combined_into IS NULL THEN
+           v_owner := v_owner || ARRAY['*', NEW.owner_id]; v_status := v_status || ARRAY[NEW.status, NEW.status]; v_delta := v_delta || ARRAY[1, 1];
+         END IF;
+       END IF;
+       INSERT INTO instance_counts AS c (owner_id, status, shard, n)
+         SELECT d.owner_id, d.status, v_shard, sum(d.delta) FROM unnest(v_owner, v_status, v_delta) AS d(owner_id, status, delta)
+         GROUP BY d.owner_id, d.status HAVING sum(d.delta) <> 0 ORDER BY d.owner_id, d.status
+         ON CONFLICT (owner_id, status, shard) DO UPDATE SET n = c.n + excluded.n;
+       RETURN NULL;
+     END $$`,
+    `CREATE TRIGGER instance_counts AFTER INSERT OR UPDATE OF owner_id, status, combined_into OR DELETE ON instances FOR EACH ROW EXECUTE FUNCTION certdesk_count_instances()`,
+    `INSERT INTO instance_terms (term, instance_id) SELECT t, i.id FROM instances i, certdesk_instance_terms(i.domains_text) t ON CONFLICT DO NOTHING`,
+  ];
+}
+
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_acme': acme() };
+      return { '0001_initial': initial(dialect), '0002_acme': acme(), '0003_read_paths': readPaths(dialect) };
     },
   };
 }

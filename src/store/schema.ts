@@ -260,10 +260,26 @@ export interface AcmeRateEventTable {
   at: string;
 }
 
+/** Live (not combined) instances per owner and status, kept by triggers; owner '*' counts all owners. Sum over `shard`. */
+export interface InstanceCountTable {
+  owner_id: string;
+  status: InstanceStatus;
+  shard: number;
+  n: number | string;
+}
+
+/** Each bound name of an instance and its parent names down to the registrable level, kept by triggers, for domain search. */
+export interface InstanceTermTable {
+  term: string;
+  instance_id: string;
+}
+
 export interface Database {
   users: UserTable;
   api_tokens: ApiTokenTable;
   instances: InstanceTable;
+  instance_counts: InstanceCountTable;
+  instance_terms: InstanceTermTable;
   applications: ApplicationTable;
   validations: ValidationTable;
   documents: DocumentTable;
