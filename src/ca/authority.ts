@@ -10,7 +10,7 @@ import { describeCertificate, issueLeaf, issuerHandle, maxLeafValidityDays, type
 import { buildCrl, type RevocationReason } from '../pki/crl.js';
 import type { KeyAlgorithm } from '../pki/keys.js';
 import { fromPem } from '../pki/pem.js';
-import { randomSerial, serialHex } from '../pki/serial.js';
+import { randomSerial } from '../pki/serial.js';
 import type { Db } from '../store/database.js';
 import { newId } from '../store/ids.js';
 import type { KeyVault } from './key_vault.js';
@@ -50,16 +50,21 @@ export class CertificateAuthority {
   private crlCache: { der: Buffer; builtAt: number } | null = null;
   /** No leaf may outlive the intermediate that signs it. */
   private readonly intermediateNotAfter: Date;
+  /** The same strings for every leaf, so the leaf template cache finds its template by them. */
+  private readonly aiaIssuerUrl: string;
+  private readonly crlUrl: string;
 
   private constructor(
     readonly rootPem: string,
     readonly intermediatePem: string,
     private readonly root: IssuerHandle,
     private readonly intermediate: IssuerHandle,
-    private readonly urls: CaUrls,
+    urls: CaUrls,
     private readonly clock: Clock,
   ) {
     this.intermediateNotAfter = new Date(new X509Certificate(intermediatePem).validTo);
+    this.aiaIssuerUrl = `${urls.publicUrl}/ca/intermediate.crt`;
+    this.crlUrl = `${urls.publicUrl}/ca/intermediate.crl`;
   }
 
   /** Loads the hierarchy from the store, creating a root and an intermediate on first start. */
@@ -107,9 +112,8 @@ export class CertificateAuthority {
     let notAfter = new Date(notBefore.getTime() + maxLeafValidityDays(notBefore) * 86400_000 - 1000);
     if (request.notAfterLimit && request.notAfterLimit < notAfter) notAfter = request.notAfterLimit;
     if (this.intermediateNotAfter < notAfter) notAfter = this.intermediateNotAfter;
-    const serial = randomSerial();
     const leaf = issueLeaf({
-      serial,
+      serial: randomSerial(),
       level: request.level,
       dnsNames: request.dnsNames,
       ipAddresses: request.ipAddresses,
@@ -117,11 +121,11 @@ export class CertificateAuthority {
       notBefore,
       notAfter,
       issuer: this.intermediate,
-      aiaIssuerUrl: `${this.urls.publicUrl}/ca/intermediate.crt`,
-      crlUrl: `${this.urls.publicUrl}/ca/intermediate.crl`,
+      aiaIssuerUrl: this.aiaIssuerUrl,
+      crlUrl: this.crlUrl,
       ...(request.organization ? { organization: request.organization } : {}),
     });
-    return { pem: leaf.pem, serial: serialHex(serial), description: leaf.description };
+    return { pem: leaf.pem, serial: leaf.description.serial, description: leaf.description };
   }
 
   /** The intermediate's CRL, rebuilt when a revocation invalidated it or half its lifetime passed. */

@@ -15,7 +15,7 @@ import { signCertificate, signTbsCertificate, type IssuerHandle } from './certif
 import { generateKeyPair, type KeyAlgorithm } from './keys.js';
 import { ATTRIBUTE, buildName } from './names.js';
 import { toPem } from './pem.js';
-import { POLICY_OIDS, issuerName, keyIdentifier, parseSpki } from './profile.js';
+import { POLICY_OIDS, issuerName, keyIdentifier, parseSpki, readSpki } from './profile.js';
 import { signatureAlgorithmForKey, signatureAlgorithmIdentifier, type SignatureAlgorithm } from './signing.js';
 
 export interface CaParams {
@@ -45,7 +45,7 @@ interface NewCa {
 function newCaKey(keyAlgorithm: KeyAlgorithm): NewCa {
   const { privateKeyPem, publicKey } = generateKeyPair(keyAlgorithm);
   const spkiDer = publicKey.export({ type: 'spki', format: 'der' });
-  return { privateKey: createPrivateKey(privateKeyPem), privateKeyPem, spkiDer, subjectKeyId: keyIdentifier(parseSpki(spkiDer)) };
+  return { privateKey: createPrivateKey(privateKeyPem), privateKeyPem, spkiDer, subjectKeyId: keyIdentifier(readSpki(spkiDer).publicKey) };
 }
 
 function caSubject(p: CaParams) {

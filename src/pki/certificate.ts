@@ -1,15 +1,16 @@
 import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import { AsnParser, AsnSerializer } from '@peculiar/asn1-schema';
-import { Certificate, Name, SubjectKeyIdentifier, TBSCertificate, Version } from '@peculiar/asn1-x509';
+import { Certificate, SubjectKeyIdentifier, TBSCertificate, Version } from '@peculiar/asn1-x509';
 import { CertdeskError } from '../errors.js';
 import { TAG, children, readTlv, tlv } from './der.js';
 import { toDer } from './encoded.js';
 import { EXTENSION, readExtension, readSubjectAltName, type AltNames } from './extensions.js';
 import { spkiFacts } from './keys.js';
-import { ATTRIBUTE_SHORT_NAMES, nameAttributes } from './names.js';
-import { lintLeaf } from './lint.js';
+import { leafTemplate, readSubjectKey, writeLeafTbs } from './leaf_template.js';
+import { lintVaryingParts } from './lint.js';
+import { ATTRIBUTE_SHORT_NAMES, type NameAttribute } from './names.js';
 import { fingerprints, fromPem, toPem } from './pem.js';
-import { buildLeafTbs, keyIdentifier, lintFailed, parseSpki, type LeafParams } from './profile.js';
+import { keyIdentifier, leafIpAddresses, lintFailed, readSpki, type LeafParams } from './profile.js';
 import { serialHex } from './serial.js';
 import { describeSignatureOid, signEnvelope, signatureAlgorithmForKey, signatureAlgorithmOid, type SignatureAlgorithm } from './signing.js';
 
@@ -57,7 +58,7 @@ export function issuerHandle(certPem: string, privateKey: KeyObject): IssuerHand
   const skiExtension = certificate.tbsCertificate.extensions?.find((ext) => ext.extnID === EXTENSION.subjectKeyIdentifier);
   const subjectKeyId = skiExtension
     ? Buffer.from(readExtension(skiExtension, SubjectKeyIdentifier).buffer)
-    : keyIdentifier(parseSpki(spkiDer));
+    : keyIdentifier(readSpki(spkiDer).publicKey);
   return { certDer, subjectDer, subjectKeyId, privateKey, signatureAlgorithm: signatureAlgorithmForKey(privateKey) };
 }
 
@@ -99,16 +100,33 @@ export function signCertificate(tbs: TBSCertificate, issuer: IssuerHandle): Buff
 }
 
 /**
- * Build, lint, sign: the one way a leaf certificate comes to exist. Throws
- * LINT_FAILED (422) with the findings. The description is read from the TBS
- * just signed, so the certificate need not be parsed again.
+ * Build, lint, sign: the one way a leaf certificate comes to exist. The
+ * constant parts come from a template linted when it was built, the varying
+ * parts are written and linted here; any finding of either throws
+ * LINT_FAILED (422). The description is taken from what was written, so the
+ * certificate need not be parsed again.
  */
 export function issueLeaf(p: LeafParams): { der: Buffer; pem: string; description: CertificateDescription } {
-  const tbs = buildLeafTbs(p);
-  const findings = lintLeaf(tbs, p);
-  if (findings.length > 0) throw lintFailed(findings);
-  const der = signCertificate(tbs, p.issuer);
-  return { der, pem: toPem(der, 'CERTIFICATE'), description: describeSignedTbs(tbs, der, p.issuer) };
+  const ipAddresses = leafIpAddresses(p);
+  const key = readSubjectKey(p.subjectPublicKeyDer);
+  const template = leafTemplate(p, key.facts.type === 'rsa');
+  const { tbsDer, varying } = writeLeafTbs(template, p, key, ipAddresses);
+  const findings = lintVaryingParts(varying, p, template.inputs);
+  if (template.findings.length > 0 || findings.length > 0) throw lintFailed([...template.findings, ...findings]);
+  const der = signEnvelope(tbsDer, p.issuer.privateKey, template.signatureAlgorithm);
+  const description: CertificateDescription = {
+    serial: serialHex(varying.serial),
+    subject: nameLine(varying.subject),
+    issuer: issuerLine(p.issuer),
+    dnsNames: [...p.dnsNames],
+    ipAddresses: [...ipAddresses],
+    notBefore: varying.notBefore,
+    notAfter: varying.notAfter,
+    keyAlgorithm: key.facts.label,
+    signatureAlgorithm: describeSignatureOid(signatureAlgorithmOid(template.signatureAlgorithm)).name,
+    fingerprints: fingerprints(der),
+  };
+  return { der, pem: toPem(der, 'CERTIFICATE'), description };
 }
 
 export interface CertificateDescription {
@@ -127,43 +145,32 @@ export interface CertificateDescription {
 /** Node prints one attribute per line (and nothing for an empty name); certdesk shows one line, in certificate order. */
 const oneLine = (name: string | undefined): string => (name ?? '').split('\n').filter(Boolean).join(', ');
 
+const NEEDS_ESCAPE = /[,+"\\<>;]|^[ #]| $/;
+
 /** RFC 2253 escaping of an attribute value, as node prints names (OpenSSL's ASN1_STRFLGS_ESC_2253). */
 function escapeNameValue(value: string): string {
+  if (!NEEDS_ESCAPE.test(value)) return value;
   return value.replace(/[,+"\\<>;]/g, '\\$&').replace(/^[ #]/, '\\$&').replace(/ $/, '\\ ');
 }
 
-/** A Name in the one-line form describeCertificate gives, for the attributes the leaf profile writes. */
-function nameLine(name: Name): string {
-  return nameAttributes(name)
-    .map((a) => `${ATTRIBUTE_SHORT_NAMES[a.type] ?? a.type}=${escapeNameValue(a.value)}`)
-    .join(', ');
+/** A subject in the one-line form describeCertificate gives, for the attributes the leaf profile writes. */
+function nameLine(attributes: readonly NameAttribute[]): string {
+  let line = '';
+  for (const { type, value } of attributes) {
+    line += `${line ? ', ' : ''}${ATTRIBUTE_SHORT_NAMES[type] ?? type}=${escapeNameValue(value)}`;
+  }
+  return line;
 }
 
 const issuerLines = new WeakMap<Buffer, string>();
 
-/** What describeCertificate would say of `der`, taken from the TBS it was signed from. */
-function describeSignedTbs(tbs: TBSCertificate, der: Buffer, issuer: IssuerHandle): CertificateDescription {
-  let issuerLine = issuerLines.get(issuer.certDer);
-  if (issuerLine === undefined) {
-    issuerLine = oneLine(new X509Certificate(issuer.certDer).subject);
-    issuerLines.set(issuer.certDer, issuerLine);
+function issuerLine(issuer: IssuerHandle): string {
+  let line = issuerLines.get(issuer.certDer);
+  if (line === undefined) {
+    line = oneLine(new X509Certificate(issuer.certDer).subject);
+    issuerLines.set(issuer.certDer, line);
   }
-  const san = tbs.extensions?.find((ext) => ext.extnID === EXTENSION.subjectAltName);
-  const names: AltNames = san ? readSubjectAltName(san) : { dnsNames: [], ipAddresses: [], others: 0 };
-  // The certificate holds whole seconds.
-  const seconds = (date: Date) => new Date(Math.floor(date.getTime() / 1000) * 1000);
-  return {
-    serial: serialHex(new Uint8Array(tbs.serialNumber)),
-    subject: nameLine(tbs.subject),
-    issuer: issuerLine,
-    dnsNames: names.dnsNames,
-    ipAddresses: names.ipAddresses.filter((ip): ip is string => ip !== undefined),
-    notBefore: seconds(tbs.validity.notBefore.getTime()),
-    notAfter: seconds(tbs.validity.notAfter.getTime()),
-    keyAlgorithm: spkiFacts(tbs.subjectPublicKeyInfo).label,
-    signatureAlgorithm: describeSignatureOid(tbs.signature.algorithm).name,
-    fingerprints: fingerprints(der),
-  };
+  return line;
 }
 
 export function describeCertificate(pem: string): CertificateDescription {

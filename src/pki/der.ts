@@ -14,27 +14,65 @@ export const TAG = {
   explicit3: 0xa3,
 } as const;
 
-/** One TLV whose content is the concatenation of `parts`; written into a single allocation. */
-export function tlv(tag: number, ...parts: Uint8Array[]): Buffer {
+/**
+ * A TLV to be written whose content is the concatenation of `content`: bytes
+ * already encoded and further nodes. A tree of them is written by encodeDer
+ * into one allocation, so nesting costs no intermediate buffers.
+ */
+export interface DerNode {
+  tag: number;
+  content: (Uint8Array | DerNode)[];
+  /** Content length, set by encodeDer. */
+  length?: number;
+}
+
+export const derNode = (tag: number, ...content: (Uint8Array | DerNode)[]): DerNode => ({ tag, content });
+
+/** Short form below 128, else 0x80|count followed by the big-endian length. */
+function lengthOctets(length: number): number {
+  let count = 0;
+  if (length >= 0x80) for (let n = length; n > 0; n = Math.floor(n / 256)) count++;
+  return count;
+}
+
+function measure(node: DerNode): number {
   let length = 0;
-  for (const part of parts) length += part.length;
-  // Short form below 128, else 0x80|count followed by the big-endian length.
-  let lengthOctets = 0;
-  if (length >= 0x80) for (let n = length; n > 0; n = Math.floor(n / 256)) lengthOctets++;
-  const header = 2 + lengthOctets;
-  const out = Buffer.allocUnsafe(header + length);
-  out[0] = tag;
-  if (lengthOctets === 0) out[1] = length;
+  for (const part of node.content) length += part instanceof Uint8Array ? part.length : measure(part);
+  node.length = length;
+  return 2 + lengthOctets(length) + length;
+}
+
+function write(out: Buffer, offset: number, node: DerNode): number {
+  const length = node.length ?? 0;
+  const count = lengthOctets(length);
+  out[offset] = node.tag;
+  if (count === 0) out[offset + 1] = length;
   else {
-    out[1] = 0x80 | lengthOctets;
-    for (let i = lengthOctets, n = length; i > 0; i--, n = Math.floor(n / 256)) out[1 + i] = n & 0xff;
+    out[offset + 1] = 0x80 | count;
+    for (let i = count, n = length; i > 0; i--, n = Math.floor(n / 256)) out[offset + 1 + i] = n & 0xff;
   }
-  let offset = header;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
+  let at = offset + 2 + count;
+  for (const part of node.content) {
+    if (part instanceof Uint8Array) {
+      out.set(part, at);
+      at += part.length;
+    } else {
+      at = write(out, at, part);
+    }
   }
+  return at;
+}
+
+/** The DER of a tree of nodes. */
+export function encodeDer(root: DerNode): Buffer {
+  const out = Buffer.allocUnsafe(measure(root));
+  write(out, 0, root);
   return out;
+}
+
+/** One TLV whose content is the concatenation of `parts`. */
+export function tlv(tag: number, ...parts: Uint8Array[]): Buffer {
+  return encodeDer({ tag, content: parts });
 }
 
 /**

@@ -110,8 +110,13 @@ export function authorityKeyIdentifierExtension(keyId: Uint8Array): Extension {
   return aki;
 }
 
+/** The subjectKeyIdentifier's extnValue content: a KeyIdentifier OCTET STRING. */
+export function subjectKeyIdentifierValue(keyId: Uint8Array): Buffer {
+  return tlv(TAG.octetString, keyId);
+}
+
 export function subjectKeyIdentifierExtension(keyId: Uint8Array): Extension {
-  return rawExtension(EXTENSION.subjectKeyIdentifier, false, tlv(TAG.octetString, keyId));
+  return rawExtension(EXTENSION.subjectKeyIdentifier, false, subjectKeyIdentifierValue(keyId));
 }
 
 /** Always critical. `flags` is a sum of KeyUsageFlags. */
@@ -168,14 +173,17 @@ export function crlDistributionPointsExtension(crlUrl: string): Extension {
 const DNS_NAME_TAG = 0x82;
 const IP_ADDRESS_TAG = 0x87;
 
-/** `ipAddresses` must already be canonical IP text. Critical only when the subject is empty (RFC 5280 4.2.1.6). */
+/** The subjectAltName's extnValue content, GeneralNames; `ipAddresses` must already be canonical IP text. */
+export function subjectAltNameValue(dnsNames: readonly string[], ipAddresses: readonly string[]): Buffer {
+  const names: Buffer[] = [];
+  for (const name of dnsNames) names.push(tlv(DNS_NAME_TAG, Buffer.from(name, 'latin1')));
+  for (const ip of ipAddresses) names.push(tlv(IP_ADDRESS_TAG, ipToBytes(ip) ?? Buffer.alloc(0)));
+  return tlv(TAG.sequence, ...names);
+}
+
+/** Critical only when the subject is empty (RFC 5280 4.2.1.6). */
 export function subjectAltNameExtension(dnsNames: string[], ipAddresses: string[], critical: boolean): Extension {
-  const valueDer = tlv(
-    TAG.sequence,
-    ...dnsNames.map((name) => tlv(DNS_NAME_TAG, Buffer.from(name, 'latin1'))),
-    ...ipAddresses.map((ip) => tlv(IP_ADDRESS_TAG, ipToBytes(ip) ?? Buffer.alloc(0))),
-  );
-  return rawExtension(EXTENSION.subjectAltName, critical, valueDer);
+  return rawExtension(EXTENSION.subjectAltName, critical, subjectAltNameValue(dnsNames, ipAddresses));
 }
 
 export interface AltNames {
@@ -186,9 +194,12 @@ export interface AltNames {
   others: number;
 }
 
-/** Reads a subjectAltName value straight from its DER; throws RangeError when it is not a GeneralNames SEQUENCE. */
 export function readSubjectAltName(ext: Extension): AltNames {
-  const der = extensionValue(ext);
+  return readSubjectAltNameValue(extensionValue(ext));
+}
+
+/** Reads a subjectAltName value straight from its DER; throws RangeError when it is not a GeneralNames SEQUENCE. */
+export function readSubjectAltNameValue(der: Uint8Array): AltNames {
   const outer = readTlv(der, 0);
   if (outer.tag !== TAG.sequence || outer.end !== der.length) throw new RangeError('subjectAltName is not a SEQUENCE');
   const names: AltNames = { dnsNames: [], ipAddresses: [], others: 0 };

@@ -27,7 +27,7 @@ export interface KeyFacts {
   label: string;
 }
 
-const RSA_OID = '1.2.840.113549.1.1.1';
+export const RSA_KEY_OID = '1.2.840.113549.1.1.1';
 const EC_OID = '1.2.840.10045.2.1';
 /** namedCurve parameters (DER of the curve OID) of the curves we can name. */
 const CURVES: Record<string, { name: string; bits: number; accepted?: 'P-256' | 'P-384' }> = {
@@ -61,8 +61,12 @@ function rsaFacts(publicKey: Uint8Array): KeyFacts {
 }
 
 export function spkiFacts(spki: SubjectPublicKeyInfo): KeyFacts {
-  const { algorithm, parameters } = spki.algorithm;
-  if (algorithm === RSA_OID) return rsaFacts(new Uint8Array(spki.subjectPublicKey));
+  return keyFacts(spki.algorithm, new Uint8Array(spki.subjectPublicKey));
+}
+
+/** The facts of a key given its AlgorithmIdentifier and the bits of its subjectPublicKey; throws RangeError for a malformed RSA key. */
+export function keyFacts({ algorithm, parameters }: { algorithm: string; parameters?: ArrayBuffer | null }, publicKey: Uint8Array): KeyFacts {
+  if (algorithm === RSA_KEY_OID) return rsaFacts(publicKey);
   if (algorithm === EC_OID) {
     const curve = parameters ? CURVES[Buffer.from(parameters).toString('hex')] : undefined;
     if (!curve) return { type: 'ec', bits: 0, label: 'ECDSA on an unsupported curve' };

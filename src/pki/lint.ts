@@ -1,3 +1,15 @@
+/**
+ * The CA/B Forum Baseline Requirements TLS server profile, as rules over the
+ * two kinds of parts a leaf is made of:
+ *  - constant parts (version, signature algorithm, issuer, the extensions other
+ *    than SKI and SAN), which depend only on the template's inputs
+ *    (LeafTemplateInputs) and are linted once per template;
+ *  - varying parts (serial, validity, key, subject, SKI, SAN), linted for
+ *    every certificate.
+ * lintLeaf applies both to a TBSCertificate; issueLeaf applies the first when
+ * it builds a template and the second to each certificate, so every rule
+ * holds for every certificate it signs.
+ */
 import {
   AuthorityInfoAccessSyntax,
   AuthorityKeyIdentifier,
@@ -16,26 +28,17 @@ import {
 } from '@peculiar/asn1-x509';
 import { toDer } from './encoded.js';
 import { TAG, readTlv, type Tlv } from './der.js';
-import { EXTENSION, EXTENSION_NAMES, extensionValue, readExtension, readSubjectAltName, type AltNames } from './extensions.js';
-import { keyPolicyProblem, spkiFacts } from './keys.js';
-import { ATTRIBUTE, ATTRIBUTE_SHORT_NAMES, MAX_COMMON_NAME_LENGTH, canonicalIp, dnsNameProblem, nameAttributes } from './names.js';
-import { POLICY_OIDS, maxLeafValidityDays, type LeafParams } from './profile.js';
+import { EXTENSION, EXTENSION_NAMES, extensionValue, readExtension, readSubjectAltNameValue, type AltNames } from './extensions.js';
+import { RSA_KEY_OID, keyPolicyProblem, spkiFacts, type KeyFacts } from './keys.js';
+import { ATTRIBUTE, ATTRIBUTE_SHORT_NAMES, MAX_COMMON_NAME_LENGTH, canonicalIp, dnsNameProblem, nameAttributes, type NameAttribute } from './names.js';
+import { POLICY_OIDS, maxLeafValidityDays, type LeafParams, type LeafTemplateInputs } from './profile.js';
 import { describeSignatureOid, signatureAlgorithmOid } from './signing.js';
 
 type Findings = string[];
-const RSA_OID = '1.2.840.113549.1.1.1';
 const CABF_POLICY_ARC = '2.23.140.1.';
 
-/** What an extension check may depend on besides the extension itself. */
-interface Context {
-  tbs: TBSCertificate;
-  p: LeafParams;
-}
-
 interface ExtensionRule {
-  /** Findings depend on the extension alone, so a shared (frozen) extension is checked once. */
-  contextFree: boolean;
-  check(ext: Extension, findings: Findings, context: Context): void;
+  check(ext: Extension, findings: Findings, inputs: LeafTemplateInputs): void;
 }
 
 const extensionName = (id: string): string => EXTENSION_NAMES[id] ?? id;
@@ -60,48 +63,34 @@ function httpUrlProblem(url: string | undefined, what: string): string | undefin
   return `${what} URL "${url}" must use http:// (BR 7.1.2.7)`;
 }
 
-/** The profile of a TLS server certificate: exactly these extensions, each checked by its rule. */
-const RULES: Record<string, ExtensionRule> = {
+/**
+ * The rules of the extensions a leaf shares with every leaf of its template.
+ * They read the extension and the template's inputs, nothing that varies per
+ * certificate, so a template is checked against them once.
+ */
+const CONSTANT_EXTENSION_RULES: Record<string, ExtensionRule> = {
   [EXTENSION.authorityKeyIdentifier]: {
-    contextFree: false,
-    check(ext, findings, { p }) {
+    check(ext, findings, { issuer }) {
       const aki = decode(ext, AuthorityKeyIdentifier, findings);
-      if (aki && !(aki.keyIdentifier && Buffer.from(aki.keyIdentifier.buffer).equals(p.issuer.subjectKeyId))) {
+      if (aki && !(aki.keyIdentifier && Buffer.from(aki.keyIdentifier.buffer).equals(issuer.subjectKeyId))) {
         findings.push("the authorityKeyIdentifier does not match the issuing CA's subjectKeyIdentifier");
       }
     },
   },
-  [EXTENSION.subjectKeyIdentifier]: {
-    contextFree: true,
-    check(ext, findings) {
-      const value = extensionValue(ext);
-      let keyId: Tlv | undefined;
-      try {
-        keyId = readTlv(value, 0);
-      } catch {
-        keyId = undefined;
-      }
-      if (!keyId || keyId.tag !== TAG.octetString || keyId.end !== value.length) findings.push('the subjectKeyIdentifier extension cannot be decoded');
-      else if (keyId.end === keyId.contentStart) findings.push('the subjectKeyIdentifier is empty');
-    },
-  },
   [EXTENSION.keyUsage]: {
-    contextFree: false,
-    check(ext, findings, { tbs }) {
+    check(ext, findings, { rsaKey }) {
       const usage = decode(ext, KeyUsage, findings);
       if (!usage) return;
       if (!ext.critical) findings.push('keyUsage must be critical');
       const flags = usage.toNumber();
       if (!(flags & KeyUsageFlags.digitalSignature)) findings.push('keyUsage must include digitalSignature');
-      const rsa = tbs.subjectPublicKeyInfo.algorithm.algorithm === RSA_OID;
-      const allowed = KeyUsageFlags.digitalSignature | (rsa ? KeyUsageFlags.keyEncipherment : 0);
+      const allowed = KeyUsageFlags.digitalSignature | (rsaKey ? KeyUsageFlags.keyEncipherment : 0);
       if (flags & ~allowed) {
         findings.push(`keyUsage ${new KeyUsage(flags & ~allowed).toJSON().join(', ')} is not allowed for this key in a TLS server certificate`);
       }
     },
   },
   [EXTENSION.extKeyUsage]: {
-    contextFree: true,
     check(ext, findings) {
       const eku = decode(ext, ExtendedKeyUsage, findings);
       if (eku && !(eku.length === 1 && eku[0] === id_kp_serverAuth)) {
@@ -110,7 +99,6 @@ const RULES: Record<string, ExtensionRule> = {
     },
   },
   [EXTENSION.basicConstraints]: {
-    contextFree: true,
     check(ext, findings) {
       const value = decode(ext, BasicConstraints, findings);
       if (!value) return;
@@ -120,8 +108,7 @@ const RULES: Record<string, ExtensionRule> = {
     },
   },
   [EXTENSION.certificatePolicies]: {
-    contextFree: false,
-    check(ext, findings, { p }) {
+    check(ext, findings, { level }) {
       const policies = decode(ext, CertificatePolicies, findings);
       if (!policies) return;
       const cabf: string[] = [];
@@ -130,13 +117,12 @@ const RULES: Record<string, ExtensionRule> = {
         if (policyIdentifier.startsWith(CABF_POLICY_ARC)) cabf.push(policyIdentifier);
       }
       if (cabf.length !== 1) findings.push(`certificatePolicies must carry exactly one CA/B Forum policy OID, found ${cabf.length}`);
-      else if (cabf[0] !== POLICY_OIDS[p.level]) {
-        findings.push(`policy ${cabf[0]} does not match validation level ${p.level}, which requires ${POLICY_OIDS[p.level]}`);
+      else if (cabf[0] !== POLICY_OIDS[level]) {
+        findings.push(`policy ${cabf[0]} does not match validation level ${level}, which requires ${POLICY_OIDS[level]}`);
       }
     },
   },
   [EXTENSION.authorityInfoAccess]: {
-    contextFree: true,
     check(ext, findings) {
       const aia = decode(ext, AuthorityInfoAccessSyntax, findings);
       if (!aia) return;
@@ -151,7 +137,6 @@ const RULES: Record<string, ExtensionRule> = {
     },
   },
   [EXTENSION.cRLDistributionPoints]: {
-    contextFree: true,
     check(ext, findings) {
       const points = decode(ext, CRLDistributionPoints, findings);
       if (!points) return;
@@ -166,54 +151,112 @@ const RULES: Record<string, ExtensionRule> = {
       if (urls === 0) findings.push('cRLDistributionPoints has no URL');
     },
   },
-  // Checked by lintSubjectAltName, which also returns the entries for the subject check.
-  [EXTENSION.subjectAltName]: { contextFree: true, check() {} },
 };
 
-/** Findings of shared (frozen) extensions whose rule is context-free. */
-const sharedFindings = new WeakMap<Extension, Findings>();
+/** Checked with the varying parts: their values differ for every certificate. */
+const PER_CERTIFICATE_EXTENSIONS: readonly string[] = [EXTENSION.subjectKeyIdentifier, EXTENSION.subjectAltName];
 
-function lintExtensions(tbs: TBSCertificate, p: LeafParams, findings: Findings): Map<string, Extension> {
-  const byId = new Map<string, Extension>();
-  for (const ext of tbs.extensions ?? []) {
-    const rule = RULES[ext.extnID];
-    if (byId.has(ext.extnID)) findings.push(`the ${extensionName(ext.extnID)} extension appears more than once`);
-    else byId.set(ext.extnID, ext);
-    if (!rule) {
-      findings.push(`the extension ${extensionName(ext.extnID)} is not part of the TLS server certificate profile`);
-      continue;
-    }
-    if (rule.contextFree && Object.isFrozen(ext)) {
-      let cached = sharedFindings.get(ext);
-      if (!cached) {
-        cached = [];
-        rule.check(ext, cached, { tbs, p });
-        sharedFindings.set(ext, cached);
-      }
-      findings.push(...cached);
-    } else {
-      rule.check(ext, findings, { tbs, p });
-    }
+/** The profile of a TLS server certificate: exactly these extensions. */
+const PROFILE_EXTENSIONS: readonly string[] = [...Object.keys(CONSTANT_EXTENSION_RULES), ...PER_CERTIFICATE_EXTENSIONS];
+
+/** The parts of a leaf shared by every certificate of one template. */
+export interface ConstantParts {
+  version: number;
+  uniqueIdentifiers: boolean;
+  signatureOid: string;
+  issuerDer: Uint8Array;
+  /** The ID of every extension in certificate order, the per-certificate ones included. */
+  extensionIds: readonly string[];
+  /** The extensions other than the per-certificate ones (SKI, SAN). */
+  extensions: readonly Extension[];
+}
+
+/** An extension's criticality and the content of its extnValue. */
+export interface ExtensionValue {
+  critical: boolean;
+  value: Uint8Array;
+}
+
+/** The parts of a leaf written anew for each certificate, as encoded. */
+export interface VaryingParts {
+  /** Content octets of the serialNumber INTEGER. */
+  serial: Uint8Array;
+  /** Whole seconds, as the certificate holds them. */
+  notBefore: Date;
+  notAfter: Date;
+  spkiDer: Uint8Array;
+  key: KeyFacts;
+  subject: readonly NameAttribute[];
+  subjectKeyIdentifier: ExtensionValue | undefined;
+  subjectAltName: ExtensionValue | undefined;
+}
+
+/** Lints the constant parts against the profile and the template's inputs. */
+export function lintConstantParts(parts: ConstantParts, inputs: LeafTemplateInputs): string[] {
+  const findings: Findings = [];
+  if (parts.version !== Version.v3) findings.push('the certificate must be version 3');
+  if (parts.uniqueIdentifiers) findings.push('the certificate must not carry unique identifiers');
+  const signature = describeSignatureOid(parts.signatureOid);
+  if (signature.weak) findings.push(`the signature algorithm ${signature.name} uses SHA-1 or MD5`);
+  else if (parts.signatureOid !== signatureAlgorithmOid(inputs.issuer.signatureAlgorithm)) {
+    findings.push(`the signature algorithm ${signature.name} does not match the issuing CA's key`);
   }
-  for (const id of Object.keys(RULES)) {
-    if (!byId.has(id)) findings.push(`the ${extensionName(id)} extension is missing`);
+  if (!Buffer.from(parts.issuerDer).equals(inputs.issuer.subjectDer)) findings.push("the issuer name differs from the issuing CA's subject");
+
+  const seen = new Set<string>();
+  for (const id of parts.extensionIds) {
+    if (seen.has(id)) findings.push(`the ${extensionName(id)} extension appears more than once`);
+    seen.add(id);
+    if (!PROFILE_EXTENSIONS.includes(id)) findings.push(`the extension ${extensionName(id)} is not part of the TLS server certificate profile`);
   }
-  return byId;
+  for (const id of PROFILE_EXTENSIONS) {
+    if (!seen.has(id)) findings.push(`the ${extensionName(id)} extension is missing`);
+  }
+  for (const ext of parts.extensions) CONSTANT_EXTENSION_RULES[ext.extnID]?.check(ext, findings, inputs);
+  return findings;
+}
+
+/**
+ * Lints the varying parts against the profile and the request. `inputs` are
+ * those of the template the constant parts came from: its keyUsage was chosen
+ * for an RSA key or not, so the key must be of that kind.
+ */
+export function lintVaryingParts(parts: VaryingParts, p: LeafParams, inputs: LeafTemplateInputs): string[] {
+  const findings: Findings = [];
+  lintSerial(parts.serial, findings);
+  lintValidity(parts.notBefore, parts.notAfter, findings);
+  const key = keyPolicyProblem(parts.key);
+  if (key) findings.push(`the subject key: ${key.problem}`);
+  if ((parts.key.type === 'rsa') !== inputs.rsaKey) findings.push(`the keyUsage was chosen for ${inputs.rsaKey ? 'an RSA' : 'a non-RSA'} key`);
+  if (!Buffer.from(parts.spkiDer).equals(p.subjectPublicKeyDer)) findings.push('the subject public key differs from the requested key');
+  if (parts.subjectKeyIdentifier) lintSubjectKeyIdentifier(parts.subjectKeyIdentifier.value, findings);
+  const sanEntries = parts.subjectAltName ? lintSubjectAltName(parts.subjectAltName, parts.subject.length === 0, p, findings) : [];
+  lintSubject(parts.subject, p, sanEntries, findings);
+  return findings;
+}
+
+function lintSubjectKeyIdentifier(value: Uint8Array, findings: Findings): void {
+  let keyId: Tlv | undefined;
+  try {
+    keyId = readTlv(value, 0);
+  } catch {
+    keyId = undefined;
+  }
+  if (!keyId || keyId.tag !== TAG.octetString || keyId.end !== value.length) findings.push('the subjectKeyIdentifier extension cannot be decoded');
+  else if (keyId.end === keyId.contentStart) findings.push('the subjectKeyIdentifier is empty');
 }
 
 /** Lints the SAN and returns its entries (DNS names as written, IPs canonical). */
-function lintSubjectAltName(tbs: TBSCertificate, p: LeafParams, ext: Extension | undefined, findings: Findings): string[] {
-  if (!ext) return [];
+function lintSubjectAltName(san: ExtensionValue, subjectEmpty: boolean, p: LeafParams, findings: Findings): string[] {
   let names: AltNames;
   try {
-    names = readSubjectAltName(ext);
+    names = readSubjectAltNameValue(san.value);
   } catch {
     findings.push('the subjectAltName extension cannot be decoded');
     return [];
   }
   if (names.dnsNames.length + names.ipAddresses.length + names.others === 0) findings.push('subjectAltName is empty');
-  const subjectEmpty = tbs.subject.length === 0;
-  if (ext.critical !== subjectEmpty) {
+  if (san.critical !== subjectEmpty) {
     findings.push(subjectEmpty ? 'subjectAltName must be critical when the subject is empty' : 'subjectAltName must not be critical when the subject is not empty');
   }
   const entries: string[] = [];
@@ -246,9 +289,7 @@ function lintSerial(serial: Uint8Array, findings: Findings): void {
   if (serial.length < 9) findings.push(`the serial number has ${serial.length} octets; at least 64 random bits (9 octets) are required`);
 }
 
-function lintValidity(tbs: TBSCertificate, findings: Findings): void {
-  const notBefore = tbs.validity.notBefore.getTime();
-  const notAfter = tbs.validity.notAfter.getTime();
+function lintValidity(notBefore: Date, notAfter: Date, findings: Findings): void {
   if (notAfter.getTime() <= notBefore.getTime()) {
     findings.push('notAfter must be later than notBefore');
     return;
@@ -263,8 +304,7 @@ function lintValidity(tbs: TBSCertificate, findings: Findings): void {
   }
 }
 
-function lintSubject(tbs: TBSCertificate, p: LeafParams, sanEntries: string[], findings: Findings): void {
-  const attributes = nameAttributes(tbs.subject);
+function lintSubject(attributes: readonly NameAttribute[], p: LeafParams, sanEntries: string[], findings: Findings): void {
   const present = new Set(attributes.map((a) => a.type));
   const shortName = (type: string) => ATTRIBUTE_SHORT_NAMES[type] ?? type;
   let commonNames = 0;
@@ -296,30 +336,40 @@ function lintSubject(tbs: TBSCertificate, p: LeafParams, sanEntries: string[], f
 
 /**
  * Checks a leaf TBSCertificate against the CA/B Forum Baseline Requirements
- * TLS server profile and against what `p` requested. Returns human-readable
- * findings; an empty list means it may be signed.
+ * TLS server profile and against what `p` requested: every rule, constant
+ * and varying parts alike. Returns human-readable findings; an empty list
+ * means it may be signed.
  */
 export function lintLeaf(tbs: TBSCertificate, p: LeafParams): string[] {
-  const findings: Findings = [];
-  if (tbs.version !== Version.v3) findings.push('the certificate must be version 3');
-  if (tbs.issuerUniqueID || tbs.subjectUniqueID) findings.push('the certificate must not carry unique identifiers');
-  lintSerial(new Uint8Array(tbs.serialNumber), findings);
-
-  const signature = describeSignatureOid(tbs.signature.algorithm);
-  if (signature.weak) findings.push(`the signature algorithm ${signature.name} uses SHA-1 or MD5`);
-  else if (tbs.signature.algorithm !== signatureAlgorithmOid(p.issuer.signatureAlgorithm)) {
-    findings.push(`the signature algorithm ${signature.name} does not match the issuing CA's key`);
-  }
-  if (!toDer(tbs.issuer).equals(p.issuer.subjectDer)) findings.push("the issuer name differs from the issuing CA's subject");
-
-  lintValidity(tbs, findings);
-
-  const key = keyPolicyProblem(spkiFacts(tbs.subjectPublicKeyInfo));
-  if (key) findings.push(`the subject key: ${key.problem}`);
-  if (!toDer(tbs.subjectPublicKeyInfo).equals(p.subjectPublicKeyDer)) findings.push('the subject public key differs from the requested key');
-
-  const extensions = lintExtensions(tbs, p, findings);
-  const sanEntries = lintSubjectAltName(tbs, p, extensions.get(EXTENSION.subjectAltName), findings);
-  lintSubject(tbs, p, sanEntries, findings);
-  return findings;
+  const extensions = Array.from(tbs.extensions ?? []);
+  const perCertificate = (id: string): ExtensionValue | undefined => {
+    const ext = extensions.find((e) => e.extnID === id);
+    return ext && { critical: ext.critical, value: extensionValue(ext) };
+  };
+  const inputs: LeafTemplateInputs = {
+    issuer: p.issuer,
+    level: p.level,
+    rsaKey: tbs.subjectPublicKeyInfo.algorithm.algorithm === RSA_KEY_OID,
+    aiaIssuerUrl: p.aiaIssuerUrl,
+    crlUrl: p.crlUrl,
+  };
+  const constant: ConstantParts = {
+    version: tbs.version,
+    uniqueIdentifiers: Boolean(tbs.issuerUniqueID || tbs.subjectUniqueID),
+    signatureOid: tbs.signature.algorithm,
+    issuerDer: toDer(tbs.issuer),
+    extensionIds: extensions.map((e) => e.extnID),
+    extensions: extensions.filter((e) => !PER_CERTIFICATE_EXTENSIONS.includes(e.extnID)),
+  };
+  const varying: VaryingParts = {
+    serial: new Uint8Array(tbs.serialNumber),
+    notBefore: tbs.validity.notBefore.getTime(),
+    notAfter: tbs.validity.notAfter.getTime(),
+    spkiDer: toDer(tbs.subjectPublicKeyInfo),
+    key: spkiFacts(tbs.subjectPublicKeyInfo),
+    subject: nameAttributes(tbs.subject),
+    subjectKeyIdentifier: perCertificate(EXTENSION.subjectKeyIdentifier),
+    subjectAltName: perCertificate(EXTENSION.subjectAltName),
+  };
+  return [...lintConstantParts(constant, inputs), ...lintVaryingParts(varying, p, inputs)];
 }

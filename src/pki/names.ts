@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { AttributeTypeAndValue, AttributeValue, Name, RelativeDistinguishedName } from '@peculiar/asn1-x509';
+import { TAG, derNode, oidDer, type DerNode } from './der.js';
 
 /** Subject attribute types certdesk writes and reads. */
 export const ATTRIBUTE = {
@@ -32,21 +33,49 @@ const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
 /** Types X.520 defines as PrintableString only. */
 const PRINTABLE_ONLY = new Set<string>([ATTRIBUTE.countryName, ATTRIBUTE.jurisdictionCountryName]);
 
+export interface NameAttribute {
+  type: string;
+  value: string;
+}
+
+/** PrintableString where X.520 requires it (or serialNumber's value allows it), else UTF8String. */
+const isPrintableAttribute = (type: string, text: string): boolean =>
+  PRINTABLE_ONLY.has(type) || (type === ATTRIBUTE.serialNumber && PRINTABLE.test(text));
+
 /** A Name with one attribute per RDN, in the order given; PrintableString where the value allows, else UTF8String. */
 export function buildName(attributes: [type: string, value: string][]): Name {
   return new Name(
     attributes.map(([type, text]) => {
-      const value = PRINTABLE_ONLY.has(type) || (type === ATTRIBUTE.serialNumber && PRINTABLE.test(text))
-        ? new AttributeValue({ printableString: text })
-        : new AttributeValue({ utf8String: text });
+      const value = isPrintableAttribute(type, text) ? new AttributeValue({ printableString: text }) : new AttributeValue({ utf8String: text });
       return new RelativeDistinguishedName([new AttributeTypeAndValue({ type, value })]);
     }),
   );
 }
 
-export function nameAttributes(name: Name): { type: string; value: string }[] {
+export const STRING_TAG = { utf8: 0x0c, printable: 0x13, ia5: 0x16 } as const;
+
+/** An RDN holding the one attribute `type` with a string of `stringTag` whose content octets are `bytes`. */
+export function singleAttributeRdn(type: string, stringTag: number, bytes: Uint8Array): DerNode {
+  return derNode(0x31, derNode(TAG.sequence, oidDer(type), derNode(stringTag, bytes)));
+}
+
+/** buildName(attributes) as a DER tree, written directly: the leaf signing path builds one per certificate. */
+export function nameNode(attributes: readonly NameAttribute[]): DerNode {
+  const rdns: DerNode[] = [];
+  for (const { type, value } of attributes) {
+    // PrintableString content is one octet per character, as the schema writes it.
+    rdns.push(
+      isPrintableAttribute(type, value)
+        ? singleAttributeRdn(type, STRING_TAG.printable, Buffer.from(value, 'latin1'))
+        : singleAttributeRdn(type, STRING_TAG.utf8, Buffer.from(value, 'utf8')),
+    );
+  }
+  return derNode(TAG.sequence, ...rdns);
+}
+
+export function nameAttributes(name: Name): NameAttribute[] {
   // Plain loops: Array methods on the schema's Array subclasses construct new schema objects.
-  const attributes: { type: string; value: string }[] = [];
+  const attributes: NameAttribute[] = [];
   for (const rdn of name) for (const attribute of rdn) attributes.push({ type: attribute.type, value: attribute.value.toString() });
   return attributes;
 }
@@ -115,8 +144,17 @@ export function canonicalIp(text: string): string | undefined {
 
 const LDH_LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 
+/**
+ * Names every check in dnsNameProblem accepts, recognised in one pass (the
+ * common case on the signing path): an optional `*.`, then at least two
+ * lowercase LDH labels of 1 to 63 characters, the last not all digits.
+ * Anything else goes through the checks one by one, which name the problem.
+ */
+const PLAIN_DNS_NAME = /^(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?![0-9]+$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
 /** Why `name` is not a valid certificate dNSName (lowercase LDH, optional leading `*.`), or undefined. */
 export function dnsNameProblem(name: string): string | undefined {
+  if (name.length <= 253 && PLAIN_DNS_NAME.test(name)) return undefined;
   if (name.length === 0) return 'is empty';
   if (name.length > 253) return 'is longer than 253 characters';
   if (name !== name.toLowerCase()) return 'contains uppercase letters';

@@ -33,12 +33,18 @@ export function fromPem(pem: string, label?: string): Buffer {
   return block.der;
 }
 
-const HEX_BYTES = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, '0'));
+const HEX_DIGITS = Buffer.from('0123456789ABCDEF', 'latin1');
 
+/** "AB:CD:..." written into one buffer: cheaper than building the string piece by piece. */
 function colonHex(digest: Buffer): string {
-  let out = HEX_BYTES[digest[0] as number] as string;
-  for (let i = 1; i < digest.length; i++) out += `:${HEX_BYTES[digest[i] as number] as string}`;
-  return out;
+  const out = Buffer.allocUnsafe(digest.length * 3 - 1);
+  for (let i = 0; i < digest.length; i++) {
+    const byte = digest[i] as number;
+    out[i * 3] = HEX_DIGITS[byte >> 4] as number;
+    out[i * 3 + 1] = HEX_DIGITS[byte & 15] as number;
+    if (i > 0) out[i * 3 - 1] = 0x3a;
+  }
+  return out.toString('latin1');
 }
 
 /** SHA-1 and SHA-256 fingerprints formatted like `openssl x509 -fingerprint`. */

@@ -2,6 +2,7 @@ import { hash } from 'node:crypto';
 import { AsnParser } from '@peculiar/asn1-schema';
 import {
   AlgorithmIdentifier,
+  Extension,
   Extensions,
   KeyUsageFlags,
   Name,
@@ -13,7 +14,7 @@ import {
 } from '@peculiar/asn1-x509';
 import { CertdeskError } from '../errors.js';
 import type { IssuerHandle } from './certificate.js';
-import { TAG, children, readTlv, unsignedIntegerContent } from './der.js';
+import { TAG, readTlv, unsignedIntegerContent } from './der.js';
 import { remember } from './encoded.js';
 import {
   authorityInfoAccessExtension,
@@ -26,7 +27,8 @@ import {
   subjectAltNameExtension,
   subjectKeyIdentifierExtension,
 } from './extensions.js';
-import { ATTRIBUTE, MAX_COMMON_NAME_LENGTH, buildName, canonicalIp } from './names.js';
+import { RSA_KEY_OID } from './keys.js';
+import { ATTRIBUTE, MAX_COMMON_NAME_LENGTH, buildName, canonicalIp, type NameAttribute } from './names.js';
 import { signatureAlgorithmIdentifier } from './signing.js';
 
 export type ValidationLevel = 'dv' | 'ov' | 'ev';
@@ -73,6 +75,8 @@ export interface LeafParams {
   organization?: LeafOrganization;
 }
 
+export const SPKI_UNREADABLE = 'the subject public key is not SubjectPublicKeyInfo DER';
+
 /** The error for a certificate that breaks the profile: nothing was signed; the findings say why. */
 export function lintFailed(findings: string[]): CertdeskError {
   return new CertdeskError('LINT_FAILED', `The certificate was not issued because it breaks the CA/B Forum profile: ${findings.join('; ')}.`, {
@@ -101,75 +105,126 @@ export function issuerName(subjectDer: Buffer): Name {
   return name;
 }
 
-const keyAlgorithms = new Map<string, AlgorithmIdentifier>();
+/** The AlgorithmIdentifiers of subject keys seen, with their DER; a handful in practice. */
+const keyAlgorithms: { der: Buffer; algorithm: AlgorithmIdentifier }[] = [];
 
 /**
- * Parses SPKI DER, keeping the original bytes as its encoding. The key's
- * AlgorithmIdentifier takes one of a handful of values, so it is decoded once
- * per value and the BIT STRING is sliced out directly.
+ * Splits SPKI DER into its AlgorithmIdentifier and the bits of its
+ * subjectPublicKey. The AlgorithmIdentifier takes one of a handful of values,
+ * so it is decoded once per value (shared, frozen) and the BIT STRING is
+ * sliced out directly. Throws RangeError when the bytes are not SPKI.
  */
-export function parseSpki(spkiDer: Uint8Array): SubjectPublicKeyInfo {
+export function readSpki(spkiDer: Uint8Array): { algorithm: AlgorithmIdentifier; publicKey: Uint8Array } {
   const outer = readTlv(spkiDer, 0);
-  const [algorithmTlv, keyTlv, ...extra] = children(spkiDer, outer);
-  if (outer.end !== spkiDer.length || outer.tag !== TAG.sequence || !algorithmTlv || keyTlv?.tag !== TAG.bitString || extra.length > 0) {
+  const algorithmTlv = readTlv(spkiDer, outer.contentStart);
+  const keyTlv = readTlv(spkiDer, algorithmTlv.end);
+  if (outer.tag !== TAG.sequence || outer.end !== spkiDer.length || algorithmTlv.tag !== TAG.sequence || keyTlv.tag !== TAG.bitString || keyTlv.end !== outer.end) {
     throw new RangeError('not a SubjectPublicKeyInfo');
   }
-  if (spkiDer[keyTlv.contentStart] !== 0) throw new RangeError('the public key BIT STRING has unused bits');
+  if (keyTlv.end === keyTlv.contentStart || spkiDer[keyTlv.contentStart] !== 0) throw new RangeError('the public key BIT STRING has unused bits');
   const algorithmDer = spkiDer.subarray(algorithmTlv.start, algorithmTlv.end);
-  const key = Buffer.from(algorithmDer).toString('hex');
-  let algorithm = keyAlgorithms.get(key);
-  if (!algorithm) {
-    if (keyAlgorithms.size >= MAX_CACHED_ISSUERS) keyAlgorithms.clear();
-    algorithm = remember(AsnParser.parse(algorithmDer, AlgorithmIdentifier), algorithmDer);
-    keyAlgorithms.set(key, algorithm);
+  let known = keyAlgorithms.find((entry) => entry.der.equals(algorithmDer));
+  if (!known) {
+    if (keyAlgorithms.length >= MAX_CACHED_ISSUERS) keyAlgorithms.length = 0;
+    const der = Buffer.from(algorithmDer);
+    known = { der, algorithm: remember(AsnParser.parse(der, AlgorithmIdentifier), der) };
+    keyAlgorithms.push(known);
   }
-  const subjectPublicKey = new Uint8Array(spkiDer.subarray(keyTlv.contentStart + 1, keyTlv.end)).buffer;
-  return remember(new SubjectPublicKeyInfo({ algorithm, subjectPublicKey }), spkiDer);
+  return { algorithm: known.algorithm, publicKey: spkiDer.subarray(keyTlv.contentStart + 1, keyTlv.end) };
+}
+
+/** Parses SPKI DER, keeping the original bytes as its encoding. */
+export function parseSpki(spkiDer: Uint8Array): SubjectPublicKeyInfo {
+  const { algorithm, publicKey } = readSpki(spkiDer);
+  return remember(new SubjectPublicKeyInfo({ algorithm, subjectPublicKey: new Uint8Array(publicKey).buffer }), spkiDer);
 }
 
 /** RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits. */
-export function keyIdentifier(spki: SubjectPublicKeyInfo): Buffer {
-  return hash('sha1', new Uint8Array(spki.subjectPublicKey), 'buffer');
+export function keyIdentifier(publicKey: Uint8Array): Buffer {
+  return hash('sha1', publicKey, 'buffer');
 }
 
-function subjectAttributes(p: LeafParams, commonName: string | undefined): [string, string][] {
-  const attributes: [string, string][] = [];
-  const org = p.organization;
-  if (org) {
-    if (org.jurisdictionCountry) attributes.push([ATTRIBUTE.jurisdictionCountryName, org.jurisdictionCountry]);
-    if (org.businessCategory) attributes.push([ATTRIBUTE.businessCategory, org.businessCategory]);
-    if (org.registrationNumber) attributes.push([ATTRIBUTE.serialNumber, org.registrationNumber]);
-    if (org.country) attributes.push([ATTRIBUTE.countryName, org.country]);
-    if (org.state) attributes.push([ATTRIBUTE.stateOrProvinceName, org.state]);
-    if (org.locality) attributes.push([ATTRIBUTE.localityName, org.locality]);
-    attributes.push([ATTRIBUTE.organizationName, org.name]);
-  }
-  if (commonName !== undefined) attributes.push([ATTRIBUTE.commonName, commonName]);
-  return attributes;
-}
-
-/**
- * The TBSCertificate of a CA/B Forum TLS server certificate, built as given:
- * rule violations are left in place for lintLeaf to report. Only what cannot
- * be encoded at all (an IP that is not one, an unreadable key) throws.
- */
-export function buildLeafTbs(p: LeafParams): TBSCertificate {
-  const ipAddresses = p.ipAddresses.map((ip) => {
+/** The request's IP addresses in canonical text; one that is not an IP address cannot be encoded at all. */
+export function leafIpAddresses(p: LeafParams): string[] {
+  return p.ipAddresses.map((ip) => {
     const canonical = canonicalIp(ip);
     if (!canonical) throw lintFailed([`"${ip}" is not an IP address`]);
     return canonical;
   });
+}
+
+/** The subject: the organization's attributes (OV, EV) and the first SAN entry short enough for the CN. */
+export function leafSubjectAttributes(p: LeafParams, ipAddresses: readonly string[]): NameAttribute[] {
+  const attributes: NameAttribute[] = [];
+  const add = (type: string, value: string | undefined) => {
+    if (value) attributes.push({ type, value });
+  };
+  const org = p.organization;
+  if (org) {
+    add(ATTRIBUTE.jurisdictionCountryName, org.jurisdictionCountry);
+    add(ATTRIBUTE.businessCategory, org.businessCategory);
+    add(ATTRIBUTE.serialNumber, org.registrationNumber);
+    add(ATTRIBUTE.countryName, org.country);
+    add(ATTRIBUTE.stateOrProvinceName, org.state);
+    add(ATTRIBUTE.localityName, org.locality);
+    attributes.push({ type: ATTRIBUTE.organizationName, value: org.name });
+  }
+  const fitsCn = (name: string) => name.length <= MAX_COMMON_NAME_LENGTH;
+  const commonName = p.dnsNames.find(fitsCn) ?? ipAddresses.find(fitsCn);
+  if (commonName !== undefined) attributes.push({ type: ATTRIBUTE.commonName, value: commonName });
+  return attributes;
+}
+
+/**
+ * What the parts shared by many leaves depend on: the issuer, the level (its
+ * policy OID), whether the key is RSA (keyUsage) and the two URLs.
+ */
+export interface LeafTemplateInputs {
+  issuer: IssuerHandle;
+  level: ValidationLevel;
+  rsaKey: boolean;
+  aiaIssuerUrl: string;
+  crlUrl: string;
+}
+
+/**
+ * The extensions that are equal for every leaf with the same inputs, in
+ * certificate order: AKI precedes the subjectKeyIdentifier, keyUsage to CRL
+ * distribution points follow it, and the subjectAltName comes last.
+ */
+export function constantLeafExtensions(inputs: LeafTemplateInputs): { beforeSki: Extension[]; afterSki: Extension[] } {
+  // keyEncipherment only makes sense for RSA key transport (BR 7.1.2.7.11).
+  const keyUsage = KeyUsageFlags.digitalSignature | (inputs.rsaKey ? KeyUsageFlags.keyEncipherment : 0);
+  return {
+    beforeSki: [authorityKeyIdentifierExtension(inputs.issuer.subjectKeyId)],
+    afterSki: [
+      keyUsageExtension(keyUsage),
+      extendedKeyUsageExtension([id_kp_serverAuth]),
+      basicConstraintsExtension(false),
+      certificatePoliciesExtension([POLICY_OIDS[inputs.level]]),
+      authorityInfoAccessExtension(inputs.aiaIssuerUrl),
+      crlDistributionPointsExtension(inputs.crlUrl),
+    ],
+  };
+}
+
+/**
+ * The TBSCertificate of a CA/B Forum TLS server certificate as schema
+ * objects, built as given: rule violations are left in place for lintLeaf to
+ * report. Only what cannot be encoded at all (an IP that is not one, an
+ * unreadable key) throws. issueLeaf writes the same bytes from a template
+ * (leaf_template.ts); unit tests hold the two to each other.
+ */
+export function buildLeafTbs(p: LeafParams): TBSCertificate {
+  const ipAddresses = leafIpAddresses(p);
   let spki: SubjectPublicKeyInfo;
   try {
     spki = parseSpki(p.subjectPublicKeyDer);
   } catch {
-    throw lintFailed(['the subject public key is not SubjectPublicKeyInfo DER']);
+    throw lintFailed([SPKI_UNREADABLE]);
   }
-  const commonName = [...p.dnsNames, ...ipAddresses].find((name) => name.length <= MAX_COMMON_NAME_LENGTH);
-  const subject = buildName(subjectAttributes(p, commonName));
-  const rsa = spki.algorithm.algorithm === '1.2.840.113549.1.1.1';
-  // keyEncipherment only makes sense for RSA key transport (BR 7.1.2.7.11).
-  const keyUsage = KeyUsageFlags.digitalSignature | (rsa ? KeyUsageFlags.keyEncipherment : 0);
+  const subject = buildName(leafSubjectAttributes(p, ipAddresses).map(({ type, value }) => [type, value]));
+  const { beforeSki, afterSki } = constantLeafExtensions({ ...p, rsaKey: spki.algorithm.algorithm === RSA_KEY_OID });
   return new TBSCertificate({
     version: Version.v3,
     serialNumber: new Uint8Array(unsignedIntegerContent(p.serial)).buffer,
@@ -179,14 +234,9 @@ export function buildLeafTbs(p: LeafParams): TBSCertificate {
     subject,
     subjectPublicKeyInfo: spki,
     extensions: new Extensions([
-      authorityKeyIdentifierExtension(p.issuer.subjectKeyId),
-      subjectKeyIdentifierExtension(keyIdentifier(spki)),
-      keyUsageExtension(keyUsage),
-      extendedKeyUsageExtension([id_kp_serverAuth]),
-      basicConstraintsExtension(false),
-      certificatePoliciesExtension([POLICY_OIDS[p.level]]),
-      authorityInfoAccessExtension(p.aiaIssuerUrl),
-      crlDistributionPointsExtension(p.crlUrl),
+      ...beforeSki,
+      subjectKeyIdentifierExtension(keyIdentifier(new Uint8Array(spki.subjectPublicKey))),
+      ...afterSki,
       subjectAltNameExtension(p.dnsNames, ipAddresses, subject.length === 0),
     ]),
   });

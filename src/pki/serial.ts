@@ -25,5 +25,5 @@ export function randomSerial(): Buffer {
 export function serialHex(serial: Uint8Array): string {
   let start = 0;
   while (start < serial.length - 1 && serial[start] === 0) start++;
-  return Buffer.from(serial.subarray(start)).toString('hex');
+  return Buffer.from(serial.buffer, serial.byteOffset + start, serial.length - start).toString('hex');
 }

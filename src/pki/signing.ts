@@ -1,7 +1,7 @@
 import { sign, type KeyObject } from 'node:crypto';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { CertdeskError } from '../errors.js';
-import { TAG, tlv } from './der.js';
+import { TAG, derNode, encodeDer } from './der.js';
 import { remember, toDer } from './encoded.js';
 
 /** The algorithms certdesk signs certificates, CRLs and CSRs with. */
@@ -75,12 +75,13 @@ export function signatureAlgorithmForKey(key: KeyObject): SignatureAlgorithm {
   );
 }
 
+const NO_UNUSED_BITS = Buffer.from([0]);
+
 /**
  * Signs `tbsDer` and wraps it as SEQUENCE { tbs, signatureAlgorithm, BIT STRING },
  * the envelope shared by certificates, CRLs and certification requests.
  */
 export function signEnvelope(tbsDer: Buffer, key: KeyObject, algorithm: SignatureAlgorithm): Buffer {
   const signature = sign(SIGNATURE_ALGORITHMS[algorithm].hash, tbsDer, key);
-  const signatureBits = tlv(TAG.bitString, Buffer.from([0]), signature);
-  return tlv(TAG.sequence, tbsDer, toDer(signatureAlgorithmIdentifier(algorithm)), signatureBits);
+  return encodeDer(derNode(TAG.sequence, tbsDer, toDer(signatureAlgorithmIdentifier(algorithm)), derNode(TAG.bitString, NO_UNUSED_BITS, signature)));
 }

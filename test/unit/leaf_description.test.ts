@@ -54,6 +54,8 @@ describe('issueLeaf description', () => {
     ['EV with every subject attribute', { level: 'ev', organization: { name: 'Ex Ltd', locality: 'Hangzhou', state: 'Zhejiang', country: 'CN', registrationNumber: '91330100MA2XXXXX0X', businessCategory: 'Private Organization', jurisdictionCountry: 'CN' } }],
     ['OV with a non-ASCII organization name', { level: 'ov', organization: { name: '杭州示例科技有限公司', locality: 'Hangzhou', state: 'Zhejiang', country: 'CN' } }],
     ['RSA key under an RSA intermediate', { subjectPublicKeyDer: spki('rsa-2048'), issuer: rsaIssuer }],
+    ['P-384 key, a serial with its top bit set', { subjectPublicKeyDer: spki('ecdsa-p384'), serial: Buffer.from('80'.repeat(16), 'hex') }],
+    ['validity in GeneralizedTime', { notBefore: new Date('2049-12-20T12:34:56.500Z'), notAfter: new Date('2050-01-20T12:34:56.999Z') }],
   ];
   for (const [name, overrides] of cases) {
     test(`${name}: equals describeCertificate of the PEM`, () => {

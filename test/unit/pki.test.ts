@@ -26,6 +26,7 @@ import {
   maxLeafValidityDays,
   signCertificate,
   type IssuerHandle,
+  type LeafOrganization,
   type LeafParams,
   type ValidationLevel,
 } from '../../src/pki/certificate.js';
@@ -319,20 +320,52 @@ describe('leaf certificates', () => {
     });
   }
 
-  test('the hand-assembled TBS DER equals the schema serializer output', () => {
-    const cases: Partial<LeafParams>[] = [
-      { level: 'dv' },
-      { level: 'ov', ipAddresses: ['2001:db8::1', '198.51.100.1'] },
-      { level: 'ev', dnsNames: ['*.example.com', 'example.com'] },
-      // GeneralizedTime from 2050 on.
-      { notBefore: new Date('2049-12-20T12:34:56Z'), notAfter: new Date('2050-01-20T12:34:56Z') },
-      { dnsNames: [`${'a'.repeat(60)}.example.com`, 'example.com'] },
+  test('the template-written TBS DER equals the schema serializer output, for every level, key and name kind', () => {
+    const rsa = hierarchy('rsa-2048', 'rsa-2048');
+    const p384 = hierarchy('ecdsa-p384', 'ecdsa-p384');
+    const keys: [string, Buffer][] = [
+      ['ECDSA P-256', leafSpki],
+      ['ECDSA P-384', generateKeyPair('ecdsa-p384').publicKey.export({ type: 'spki', format: 'der' })],
+      ['RSA 2048', generateKeyPair('rsa-2048').publicKey.export({ type: 'spki', format: 'der' })],
     ];
-    for (const overrides of cases) {
+    const issuers: [string, IssuerHandle][] = [
+      ['ECDSA P-256 issuer', ecdsa.intermediate],
+      ['ECDSA P-384 issuer', p384.intermediate],
+      ['RSA issuer', rsa.intermediate],
+    ];
+    const names: [string, Partial<LeafParams>][] = [
+      ['DNS names', {}],
+      ['a wildcard', { dnsNames: ['*.example.com', 'example.com'] }],
+      ['IPv4 and IPv6 only', { dnsNames: [], ipAddresses: ['2001:DB8:0:0:0:0:0:1', '198.51.100.1'] }],
+      ['DNS names and IPs', { ipAddresses: ['192.0.2.10', '::1'] }],
+      ['only a name too long for the CN (empty subject, critical SAN)', { dnsNames: [`${'a'.repeat(63)}.${'b'.repeat(10)}.example.com`] }],
+      ['a long name first', { dnsNames: [`${'a'.repeat(60)}.example.com`, 'example.com'] }],
+      ['a serial with its top bit set', { serial: Buffer.from('ff'.repeat(16), 'hex') }],
+      ['milliseconds in the validity', { notBefore: new Date(NOW.getTime() + 789), notAfter: new Date(NOW.getTime() + 90 * DAY + 123) }],
+      ['GeneralizedTime from 2050 on', { notBefore: new Date('2049-12-20T12:34:56Z'), notAfter: new Date('2050-01-20T12:34:56Z') }],
+    ];
+    /** Changes to the level's organization. */
+    const organizations: [string, Partial<LeafOrganization>][] = [
+      ['escaped characters', { name: 'Example Trading Co., Ltd. <HZ>; #1 + "best"', locality: undefined }],
+      ['a non-ASCII name', { name: '杭州示例科技有限公司', state: undefined }],
+      ['a registration number that is not printable', { registrationNumber: '统一社会信用代码 91330100' }],
+    ];
+    const cases: [string, Partial<LeafParams>][] = [];
+    for (const level of ['dv', 'ov', 'ev'] as const) {
+      for (const [keyName, subjectPublicKeyDer] of keys) {
+        for (const [issuerName, issuer] of issuers) cases.push([`${level}, ${keyName}, ${issuerName}`, { level, subjectPublicKeyDer, issuer }]);
+      }
+      for (const [nameKind, overrides] of names) cases.push([`${level}, ${nameKind}`, { level, ...overrides }]);
+      const base = ORGANIZATIONS[level];
+      if (base) for (const [orgKind, changes] of organizations) cases.push([`${level}, ${orgKind}`, { level, organization: { ...base, ...changes } }]);
+    }
+    for (const [name, overrides] of cases) {
       const p = leafParams(overrides);
-      const der = signCertificate(buildLeafTbs(p), p.issuer);
-      const tbsDer = Buffer.from(AsnParser.parse(der, Certificate).tbsCertificateRaw ?? new ArrayBuffer(0));
-      assert.deepEqual(tbsDer, Buffer.from(AsnSerializer.serialize(buildLeafTbs(p))));
+      const expected = Buffer.from(AsnSerializer.serialize(buildLeafTbs(p)));
+      const tbsOf = (der: Buffer) => Buffer.from(AsnParser.parse(der, Certificate).tbsCertificateRaw ?? new ArrayBuffer(0));
+      // issueLeaf writes from the template; signCertificate (CA certificates) assembles the schema objects.
+      assert.deepEqual(tbsOf(issueLeaf(p).der), expected, name);
+      assert.deepEqual(tbsOf(signCertificate(buildLeafTbs(p), p.issuer)), expected, name);
     }
   });
 
@@ -378,12 +411,28 @@ function oidHex(oid: string): string {
 }
 
 describe('lintLeaf', () => {
-  /** Builds, lets `mutate` break the TBS, and returns the findings. */
+  /** What issueLeaf refused `p` for; none when it signed. */
+  function issueFindings(p: LeafParams): string[] {
+    try {
+      issueLeaf(p);
+      return [];
+    } catch (err) {
+      if (err instanceof CertdeskError && err.code === 'LINT_FAILED') return err.details?.findings as string[];
+      throw err;
+    }
+  }
+  /**
+   * Builds, lets `mutate` break the TBS, and returns lintLeaf's findings. Bad
+   * params (no mutation) must also stop issueLeaf, which lints the template
+   * and each certificate's varying parts, with the same findings.
+   */
   function findings(overrides: Partial<LeafParams>, mutate?: (tbs: TBSCertificate) => void): string[] {
     const p = leafParams(overrides);
     const tbs = buildLeafTbs(p);
     mutate?.(tbs);
-    return lintLeaf(tbs, p);
+    const found = lintLeaf(tbs, p);
+    if (!mutate) assert.deepEqual([...issueFindings(p)].sort(), [...found].sort(), 'issueLeaf and lintLeaf disagree');
+    return found;
   }
   function replaceExtension(tbs: TBSCertificate, replacement: Extension): void {
     const extensions = tbs.extensions ?? [];
@@ -466,6 +515,19 @@ describe('lintLeaf', () => {
       findings({}, (tbs) => tbs.extensions?.splice(tbs.extensions.findIndex((e) => e.extnID === EXTENSION.cRLDistributionPoints), 1)),
       /cRLDistributionPoints extension is missing/,
     );
+  });
+
+  test('a template is linted for its inputs and rebuilt when they change', () => {
+    // The template's finding and the certificate's own come together; the next request with good URLs gets a good template.
+    const refused = issueFindings(leafParams({ aiaIssuerUrl: 'ldap://ca.test/issuer', dnsNames: ['a_b.example.com'] }));
+    expectFinding(refused, /caIssuers URL "ldap:\/\/ca\.test\/issuer" must use http/);
+    expectFinding(refused, /underscore/);
+    assert.deepEqual(issueFindings(leafParams()), []);
+    const handle: IssuerHandle = { ...ecdsa.intermediate };
+    const issuerOf = (der: Buffer) => new X509Certificate(der).issuer;
+    assert.equal(issuerOf(issueLeaf(leafParams({ issuer: handle })).der), new X509Certificate(ecdsa.intermediatePem).subject);
+    handle.subjectDer = Buffer.from(AsnSerializer.serialize(buildName([[ATTRIBUTE.commonName, 'Renamed CA']])));
+    assert.equal(issuerOf(issueLeaf(leafParams({ issuer: handle })).der), 'CN=Renamed CA');
   });
 
   test('shared extensions are frozen so no caller can alter them for every certificate', () => {
