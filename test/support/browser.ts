@@ -2,6 +2,7 @@
  * Debian's Chromium (never a downloaded browser) driven by playwright-core,
  * and the console users the browser tests sign in as.
  */
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ApiClient, type CertdeskProcess } from './certdesk.js';
@@ -9,7 +10,15 @@ import { ApiClient, type CertdeskProcess } from './certdesk.js';
 export const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 export const PASSWORD = 'correct-horse-battery';
-export const SCREENSHOTS = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../docs/screenshots');
+/**
+ * Where the browser tests save their screenshots: the README's docs/screenshots
+ * when CERTDESK_UPDATE_SCREENSHOTS=1, otherwise a temp folder, so a test run
+ * leaves the checkout as it was.
+ */
+export const SCREENSHOTS =
+  process.env.CERTDESK_UPDATE_SCREENSHOTS === '1'
+    ? path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../docs/screenshots')
+    : path.join(tmpdir(), 'certdesk-screenshots');
 
 export interface ConsoleBrowser {
   browser: Browser;
