@@ -1,12 +1,10 @@
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createIntermediateCa, createRootCa } from '../../src/pki/ca_certificates.js';
-import { issueLeaf, issuerHandle, type IssuerHandle, type LeafParams } from '../../src/pki/certificate.js';
+import { issueLeaf, type LeafParams } from '../../src/pki/certificate.js';
 import { buildCrl } from '../../src/pki/crl.js';
 import { checkCsr, createCsr } from '../../src/pki/csr.js';
 import { buildJks } from '../../src/pki/jks.js';
@@ -14,6 +12,7 @@ import { generateKeyPair, type KeyAlgorithm } from '../../src/pki/keys.js';
 import { fromPem } from '../../src/pki/pem.js';
 import { buildPfx } from '../../src/pki/pkcs12.js';
 import { randomSerial, serialHex } from '../../src/pki/serial.js';
+import { testHierarchy, type TestHierarchy } from '../support/test_ca.js';
 import { requireTool } from '../support/tools.js';
 
 const DAY = 86_400_000;
@@ -46,41 +45,9 @@ function mustRun(program: string, args: string[]): string {
   return output;
 }
 
-interface Hierarchy {
-  rootPem: string;
-  intermediatePem: string;
-  intermediate: IssuerHandle;
-}
+const hierarchy = (rootAlg: KeyAlgorithm, intermediateAlg: KeyAlgorithm): TestHierarchy => testHierarchy(rootAlg, intermediateAlg, { organization: 'Certdesk Test', notBefore: NOW });
 
-function hierarchy(rootAlg: KeyAlgorithm, intermediateAlg: KeyAlgorithm): Hierarchy {
-  const root = createRootCa({
-    commonName: 'Integration Root',
-    organization: 'Certdesk Test',
-    country: 'US',
-    keyAlgorithm: rootAlg,
-    notBefore: NOW,
-    notAfter: new Date(NOW.getTime() + 3650 * DAY),
-    serial: randomSerial(),
-  });
-  const intermediate = createIntermediateCa({
-    commonName: 'Integration Issuing CA',
-    organization: 'Certdesk Test',
-    keyAlgorithm: intermediateAlg,
-    notBefore: NOW,
-    notAfter: new Date(NOW.getTime() + 1825 * DAY),
-    serial: randomSerial(),
-    issuer: issuerHandle(root.certPem, createPrivateKey(root.privateKeyPem)),
-    aiaIssuerUrl: 'http://ca.test/root.crt',
-    crlUrl: 'http://ca.test/root.crl',
-  });
-  return {
-    rootPem: root.certPem,
-    intermediatePem: intermediate.certPem,
-    intermediate: issuerHandle(intermediate.certPem, createPrivateKey(intermediate.privateKeyPem)),
-  };
-}
-
-function leaf(h: Hierarchy, subjectPublicKeyDer: Buffer, overrides: Partial<LeafParams> = {}) {
+function leaf(h: TestHierarchy, subjectPublicKeyDer: Buffer, overrides: Partial<LeafParams> = {}) {
   return issueLeaf({
     serial: randomSerial(),
     level: 'dv',

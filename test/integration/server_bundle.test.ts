@@ -1,15 +1,14 @@
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildServerBundle, bundleBaseName, type ServerType } from '../../src/bundle/server_bundle.js';
-import { createIntermediateCa, createRootCa } from '../../src/pki/ca_certificates.js';
-import { issueLeaf, issuerHandle } from '../../src/pki/certificate.js';
+import { issueLeaf } from '../../src/pki/certificate.js';
 import { generateKeyPair } from '../../src/pki/keys.js';
 import { randomSerial } from '../../src/pki/serial.js';
+import { testHierarchy } from '../support/test_ca.js';
 import { requireTool } from '../support/tools.js';
 
 const DAY = 86_400_000;
@@ -17,26 +16,7 @@ const DAY = 86_400_000;
 /** A throwaway root → intermediate → leaf for *.example.test, valid now (openssl verifies against the real time). */
 function throwawayChain() {
   const now = new Date();
-  const root = createRootCa({
-    commonName: 'Bundle Test Root',
-    organization: 'certdesk tests',
-    keyAlgorithm: 'ecdsa-p384',
-    notBefore: new Date(now.getTime() - DAY),
-    notAfter: new Date(now.getTime() + 3650 * DAY),
-    serial: randomSerial(),
-  });
-  const rootIssuer = issuerHandle(root.certPem, createPrivateKey(root.privateKeyPem));
-  const intermediate = createIntermediateCa({
-    commonName: 'Bundle Test Issuing CA',
-    organization: 'certdesk tests',
-    keyAlgorithm: 'ecdsa-p256',
-    notBefore: new Date(now.getTime() - DAY),
-    notAfter: new Date(now.getTime() + 1825 * DAY),
-    serial: randomSerial(),
-    issuer: rootIssuer,
-    aiaIssuerUrl: 'http://ca.example.test/root.cer',
-    crlUrl: 'http://ca.example.test/root.crl',
-  });
+  const { rootPem, intermediatePem, intermediate } = testHierarchy('ecdsa-p384', 'ecdsa-p256');
   const leafKey = generateKeyPair('rsa-2048');
   const leaf = issueLeaf({
     serial: randomSerial(),
@@ -46,11 +26,11 @@ function throwawayChain() {
     subjectPublicKeyDer: leafKey.publicKey.export({ type: 'spki', format: 'der' }),
     notBefore: new Date(now.getTime() - 60_000),
     notAfter: new Date(now.getTime() + 90 * DAY),
-    issuer: issuerHandle(intermediate.certPem, createPrivateKey(intermediate.privateKeyPem)),
+    issuer: intermediate,
     aiaIssuerUrl: 'http://ca.example.test/issuing.cer',
     crlUrl: 'http://ca.example.test/issuing.crl',
   });
-  return { now, rootPem: root.certPem, intermediatePem: intermediate.certPem, leafPem: leaf.pem, leafKeyPem: leafKey.privateKeyPem };
+  return { now, rootPem, intermediatePem, leafPem: leaf.pem, leafKeyPem: leafKey.privateKeyPem };
 }
 
 function run(program: string, args: string[]): string {

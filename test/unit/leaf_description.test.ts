@@ -1,29 +1,14 @@
 /** issueLeaf describes the certificate from what it signed; the description must equal parsing the certificate back. */
 import assert from 'node:assert/strict';
-import { createPrivateKey } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { createIntermediateCa, createRootCa } from '../../src/pki/ca_certificates.js';
-import { describeCertificate, issueLeaf, issuerHandle, type LeafParams } from '../../src/pki/certificate.js';
+import { describeCertificate, issueLeaf, type LeafParams } from '../../src/pki/certificate.js';
 import { generateKeyPair, type KeyAlgorithm } from '../../src/pki/keys.js';
 import { randomSerial } from '../../src/pki/serial.js';
+import { testHierarchy } from '../support/test_ca.js';
 
 const NOW = new Date('2026-06-01T08:30:15.789Z');
 
-function issuer(intermediateAlg: KeyAlgorithm, organization: string) {
-  const root = createRootCa({ commonName: 'Unit Root', organization, keyAlgorithm: 'ecdsa-p384', notBefore: NOW, notAfter: new Date('2046-01-01T00:00:00Z'), serial: randomSerial() });
-  const intermediate = createIntermediateCa({
-    commonName: 'Unit Issuing CA',
-    organization,
-    keyAlgorithm: intermediateAlg,
-    notBefore: NOW,
-    notAfter: new Date('2034-01-01T00:00:00Z'),
-    serial: randomSerial(),
-    issuer: issuerHandle(root.certPem, createPrivateKey(root.privateKeyPem)),
-    aiaIssuerUrl: 'http://ca.test/root.crt',
-    crlUrl: 'http://ca.test/root.crl',
-  });
-  return issuerHandle(intermediate.certPem, createPrivateKey(intermediate.privateKeyPem));
-}
+const issuer = (intermediateAlg: KeyAlgorithm, organization: string) => testHierarchy('ecdsa-p384', intermediateAlg, { organization, notBefore: NOW }).intermediate;
 
 const ecdsaIssuer = issuer('ecdsa-p256', 'Certdesk, Unit "CA"');
 const rsaIssuer = issuer('rsa-2048', 'Certdesk Unit');

@@ -15,7 +15,6 @@ import {
   id_kp_serverAuth,
 } from '@peculiar/asn1-x509';
 import { CertdeskError } from '../../src/errors.js';
-import { createIntermediateCa, createRootCa } from '../../src/pki/ca_certificates.js';
 import {
   POLICY_OIDS,
   buildLeafTbs,
@@ -38,43 +37,12 @@ import { KEY_ALGORITHMS, checkKeyPolicy, describePublicKey, generateKeyPair, typ
 import { ATTRIBUTE, buildName, canonicalIp } from '../../src/pki/names.js';
 import { fingerprints, fromPem, splitPemBlocks, toPem } from '../../src/pki/pem.js';
 import { randomSerial, serialHex } from '../../src/pki/serial.js';
+import { testHierarchy, type TestHierarchy } from '../support/test_ca.js';
 
 const DAY = 86_400_000;
 const NOW = new Date('2026-06-01T00:00:00Z');
 
-interface Hierarchy {
-  rootPem: string;
-  intermediatePem: string;
-  intermediate: IssuerHandle;
-}
-
-function hierarchy(rootAlg: KeyAlgorithm, intermediateAlg: KeyAlgorithm): Hierarchy {
-  const root = createRootCa({
-    commonName: 'Unit Root',
-    organization: 'Certdesk Unit',
-    country: 'US',
-    keyAlgorithm: rootAlg,
-    notBefore: NOW,
-    notAfter: new Date('2046-01-01T00:00:00Z'),
-    serial: randomSerial(),
-  });
-  const intermediate = createIntermediateCa({
-    commonName: 'Unit Issuing CA',
-    organization: 'Certdesk Unit',
-    keyAlgorithm: intermediateAlg,
-    notBefore: NOW,
-    notAfter: new Date('2034-01-01T00:00:00Z'),
-    serial: randomSerial(),
-    issuer: issuerHandle(root.certPem, createPrivateKey(root.privateKeyPem)),
-    aiaIssuerUrl: 'http://ca.test/root.crt',
-    crlUrl: 'http://ca.test/root.crl',
-  });
-  return {
-    rootPem: root.certPem,
-    intermediatePem: intermediate.certPem,
-    intermediate: issuerHandle(intermediate.certPem, createPrivateKey(intermediate.privateKeyPem)),
-  };
-}
+const hierarchy = (rootAlg: KeyAlgorithm, intermediateAlg: KeyAlgorithm): TestHierarchy => testHierarchy(rootAlg, intermediateAlg, { organization: 'Certdesk Unit', notBefore: NOW });
 
 const ecdsa = hierarchy('ecdsa-p384', 'ecdsa-p256');
 const leafKey = generateKeyPair('ecdsa-p256');
@@ -312,7 +280,7 @@ describe('leaf certificates', () => {
       assert.deepEqual(description.notBefore, p.notBefore);
       assert.deepEqual(description.notAfter, p.notAfter);
       assert.match(description.subject, /CN=www\.example\.com$/);
-      assert.equal(description.issuer, 'O=Certdesk Unit, CN=Unit Issuing CA');
+      assert.equal(description.issuer, 'O=Certdesk Unit, CN=Test Issuing CA');
       if (level === 'dv') assert.equal(description.subject, 'CN=www.example.com');
       else assert.match(description.subject, /C=CN, ST=Zhejiang, L=Hangzhou, O=Example Ltd/);
       const policies = AsnParser.parse(der, Certificate).tbsCertificate.extensions?.find((e) => e.extnID === EXTENSION.certificatePolicies);
