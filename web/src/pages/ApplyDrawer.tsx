@@ -11,6 +11,7 @@ import { useEffect, useState } from 'react';
 import { useNavigate } from 'react-router-dom';
 import { api, ApiError, del, get, post, put, type CsrCheck, type DomainCheck, type InstanceDetail, type ProfileView } from '../api.js';
 import { ErrorAlert, ProductLabel } from '../components.js';
+import { useDebounced } from '../hooks.js';
 import { useI18n, type MessageKey } from '../i18n.js';
 import { useRefreshInstances } from './InstanceActions.js';
 
@@ -56,15 +57,6 @@ function formField(field: string | undefined): (string | number)[] | null {
   const m = /^(contact|organization)\.(\w+)$/.exec(field);
   if (m?.[1] && m[2]) return [m[1], m[2]];
   return null;
-}
-
-function useDebounced<T>(value: T, ms: number): T {
-  const [v, setV] = useState(value);
-  useEffect(() => {
-    const timer = setTimeout(() => setV(value), ms);
-    return () => clearTimeout(timer);
-  }, [value, ms]);
-  return v;
 }
 
 export function ApplyDrawer({ instanceId, onClose }: { instanceId: string; onClose: () => void }) {

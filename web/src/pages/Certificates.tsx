@@ -5,19 +5,11 @@ import { useEffect, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { get, post, type InstanceSummary, type Page, type Status } from '../api.js';
 import { ErrorAlert, ProductLabel, StatusTag } from '../components.js';
+import { useDebounced } from '../hooks.js';
 import { useI18n } from '../i18n.js';
 import { InstanceActions, useRefreshInstances } from './InstanceActions.js';
 
 const STATUSES: Status[] = ['pending_application', 'domain_verification', 'under_review', 'issued', 'validation_failed', 'revoked'];
-
-function useDebounced<T>(value: T, ms: number): T {
-  const [v, setV] = useState(value);
-  useEffect(() => {
-    const timer = setTimeout(() => setV(value), ms);
-    return () => clearTimeout(timer);
-  }, [value, ms]);
-  return v;
-}
 
 export function Certificates() {
   const { t, date } = useI18n();
