@@ -1,6 +1,7 @@
 /** Users, roles and API tokens. */
 import { badRequest, CertdeskError, conflict } from '../errors.js';
 import { newId } from '../store/ids.js';
+import { prepared } from '../store/prepared.js';
 import type { Role } from '../store/schema.js';
 import { type Actor, requireRole } from './actor.js';
 import type { RaContext } from './context.js';
@@ -64,14 +65,13 @@ export async function login(ctx: RaContext, input: { email?: unknown; password?:
 
 export async function actorForToken(ctx: Pick<RaContext, 'db'>, token: string): Promise<Actor | null> {
   if (!token.startsWith(TOKEN_PREFIX)) return null;
-  const row = await ctx.db
-    .selectFrom('api_tokens')
-    .innerJoin('users', 'users.id', 'api_tokens.user_id')
-    .select(['users.id', 'users.email', 'users.role'])
-    .where('api_tokens.token_hash', '=', tokenHash(token))
-    .executeTakeFirst();
+  const [row] = await selectTokenUser(ctx.db, tokenHash(token));
   return row ? { id: row.id, email: row.email, role: row.role } : null;
 }
+
+const selectTokenUser = prepared((db, hash: string) =>
+  db.selectFrom('api_tokens').innerJoin('users', 'users.id', 'api_tokens.user_id').select(['users.id', 'users.email', 'users.role']).where('api_tokens.token_hash', '=', hash),
+);
 
 /** Gives a user a new random password (the CLI's recovery path) and returns it. */
 export async function setPassword(ctx: Pick<RaContext, 'db'>, email: string): Promise<string> {

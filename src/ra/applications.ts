@@ -4,14 +4,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { badRequest, CertdeskError, notFound } from '../errors.js';
-import { checkCsr, createCsr, parseCsr } from '../pki/csr.js';
+import { createCsr } from '../pki/csr.js';
 import { generateKeyPair, KEY_ALGORITHMS, type KeyAlgorithm } from '../pki/keys.js';
 import { newId } from '../store/ids.js';
+import { prepared } from '../store/prepared.js';
 import type { ApplicationTable, InstanceTable } from '../store/schema.js';
 import { dnsChallenge, fileChallenge } from '../va/challenge.js';
 import type { Actor } from './actor.js';
 import { checkContact, checkOrganization, type Contact, type Organization } from './applicant.js';
 import { expectedIssueWindow } from './business_days.js';
+import { checkCsrOnce, parseCsrOnce } from './checked_csrs.js';
 import type { RaContext } from './context.js';
 import { DCV_DEADLINE_DAYS } from './dcv_schedule.js';
 import { checkQualificationDocument, DOCUMENT_KINDS } from './documents.js';
@@ -60,8 +62,10 @@ export function applicationView(row: ApplicationTable): ApplicationView {
 }
 
 export async function loadApplication(ctx: RaContext, instanceId: string): Promise<ApplicationTable | undefined> {
-  return ctx.db.selectFrom('applications').selectAll().where('instance_id', '=', instanceId).executeTakeFirst();
+  return (await selectApplication(ctx.db, instanceId))[0];
 }
+
+const selectApplication = prepared((db, instanceId: string) => db.selectFrom('applications').selectAll().where('instance_id', '=', instanceId));
 
 export async function saveApplication(ctx: RaContext, actor: Actor, instanceId: string, input: ApplicationInput): Promise<ApplicationView> {
   return ctx.locks.run(instanceId, async () => {
@@ -120,8 +124,9 @@ function resolveCsr(
     if (typeof input.pem !== 'string' || input.pem.trim() === '') {
       throw badRequest('CSR_REQUIRED', 'Paste the CSR in PEM form (-----BEGIN CERTIFICATE REQUEST-----) into csr.pem.', 'csr.pem');
     }
-    checkCsr(input.pem, nameList);
-    return { mode: 'manual', keyAlgorithm: null, pem: input.pem.trim() + '\n', keySealed: null };
+    const pem = input.pem.trim() + '\n';
+    checkCsrOnce(pem, nameList);
+    return { mode: 'manual', keyAlgorithm: null, pem, keySealed: null };
   }
   const algorithm = (input.keyAlgorithm ?? 'ecdsa-p256') as KeyAlgorithm;
   if (!KEY_ALGORITHMS.includes(algorithm)) {
@@ -192,8 +197,8 @@ export async function submitApplication(ctx: RaContext, actor: Actor, instanceId
       }
     }
     // A manual CSR is checked again: the names may have been edited since it was pasted.
-    if (view.csr.mode === 'manual' && view.csr.pem) checkCsr(view.csr.pem, view.domains.map((d) => d.name));
-    else if (view.csr.pem) parseCsr(view.csr.pem);
+    if (view.csr.mode === 'manual' && view.csr.pem) checkCsrOnce(view.csr.pem, view.domains.map((d) => d.name));
+    else if (view.csr.pem) parseCsrOnce(view.csr.pem);
     const now = ctx.clock.now();
     const window = expectedIssueWindow(instance.product, now);
     const confirmToken = instance.product === 'dv' ? null : randomSecret();
@@ -213,11 +218,14 @@ export async function submitApplication(ctx: RaContext, actor: Actor, instanceId
         .where('status', '=', instance.status)
         .executeTakeFirst();
       if (Number(updated.numUpdatedRows) !== 1) throw new CertdeskError('CONCURRENT_CHANGE', 'The instance changed while submitting; reload it and try again.', { status: 409 });
-      await trx
-        .updateTable('applications')
-        .set({ email_confirm_token_hash: confirmToken ? tokenHash(confirmToken) : null, email_confirmed_at: null, phone_verification: null })
-        .where('instance_id', '=', instanceId)
-        .execute();
+      // Each round starts the email confirmation and the phone check over (nothing to clear on a first DV round).
+      if (confirmToken || application.email_confirm_token_hash !== null || application.email_confirmed_at !== null || application.phone_verification !== null) {
+        await trx
+          .updateTable('applications')
+          .set({ email_confirm_token_hash: confirmToken ? tokenHash(confirmToken) : null, email_confirmed_at: null, phone_verification: null })
+          .where('instance_id', '=', instanceId)
+          .execute();
+      }
       await refreshValidations(trx, instanceId, view.domains, now);
       await recordEvent(trx, {
         instanceId,
@@ -242,7 +250,10 @@ async function refreshValidations(trx: RaContext['db'], instanceId: string, name
   const stale = existing.filter((v) => !wanted.has(v.domain)).map((v) => v.id);
   if (stale.length > 0) await trx.deleteFrom('validations').where('id', 'in', stale).execute();
   const deadline = new Date(now.getTime() + DCV_DEADLINE_DAYS * 86400_000).toISOString();
-  await trx.updateTable('validations').set({ attempts: 0, next_check_at: now.toISOString(), deadline }).where('instance_id', '=', instanceId).where('status', '!=', 'valid').execute();
+  // Only names kept from an earlier round have checks to restart.
+  if (existing.length > stale.length) {
+    await trx.updateTable('validations').set({ attempts: 0, next_check_at: now.toISOString(), deadline }).where('instance_id', '=', instanceId).where('status', '!=', 'valid').execute();
+  }
   const kept = new Set(existing.map((v) => v.domain));
   const rows = names
     .filter((n) => !kept.has(n.name))

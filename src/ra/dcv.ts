@@ -34,14 +34,16 @@ function summary(results: CheckResult[]): string {
   return results.map((r) => r.message).join(' ');
 }
 
-/** Checks every pending name of the instance once. Call with the instance's lock held. */
-async function checkPending(ctx: RaContext, instanceId: string, trigger: 'user' | 'schedule'): Promise<void> {
+/** Checks every pending name of the instance once and returns how many are still not proven. Call with the instance's lock held. */
+async function checkPending(ctx: RaContext, instanceId: string, trigger: 'user' | 'schedule'): Promise<number> {
   const pending = await ctx.db.selectFrom('validations').selectAll().where('instance_id', '=', instanceId).where('status', '!=', 'valid').execute();
   const results = await Promise.all(pending.map((v) => checkOne(ctx, v)));
   const now = ctx.clock.now();
+  let stillPending = 0;
   for (const [i, v] of pending.entries()) {
     const rs = results[i] ?? [];
     const proven = rs.some((r) => r.ok);
+    if (!proven) stillPending++;
     const attempts = v.attempts + 1;
     await ctx.db
       .updateTable('validations')
@@ -67,14 +69,15 @@ async function checkPending(ctx: RaContext, instanceId: string, trigger: 'user' 
       });
     }
   }
+  return stillPending;
 }
 
 export async function verifyNow(ctx: RaContext, actor: Actor, instanceId: string): Promise<void> {
   await ctx.locks.run(instanceId, async () => {
     const instance = await loadOwnedInstance(ctx, actor, instanceId);
     nextStatus(instance.status, 'verify', instance.product);
-    await checkPending(ctx, instanceId, 'user');
-    await issueIfReady(ctx, instanceId);
+    const namesPending = await checkPending(ctx, instanceId, 'user');
+    await issueIfReady(ctx, instanceId, { instance, namesPending });
   });
 }
 
@@ -98,8 +101,8 @@ export async function runDueChecks(ctx: RaContext, limit = 100): Promise<number>
     await ctx.locks.run(instance_id, async () => {
       const instance = await ctx.db.selectFrom('instances').selectAll().where('id', '=', instance_id).executeTakeFirstOrThrow();
       if (instance.status !== 'domain_verification' && instance.status !== 'under_review') return;
-      await checkPending(ctx, instance_id, 'schedule');
-      if (await issueIfReady(ctx, instance_id)) return;
+      const namesPending = await checkPending(ctx, instance_id, 'schedule');
+      if (await issueIfReady(ctx, instance_id, { instance, namesPending })) return;
       const expired = await ctx.db
         .selectFrom('validations')
         .select('domain')

@@ -4,7 +4,7 @@ import type { Actor } from './actor.js';
 import { applicationView, listDocuments, loadApplication, type ApplicationView } from './applications.js';
 import type { RaContext } from './context.js';
 import { certificateView, type CertificateView } from './issuance.js';
-import { combinedParts, loadSummary, loadVisibleInstance, quotaWithParts, type InstanceSummary } from './instances.js';
+import { combinedParts, loadVisibleSummary, quotaWithParts, type InstanceSummary } from './instances.js';
 import type { NameQuota } from './names.js';
 import { approvalsRequired, currentApprovals } from './review_rules.js';
 import { listEvents, type TimelineEvent } from './timeline.js';
@@ -32,12 +32,12 @@ export interface InstanceDetail extends InstanceSummary {
 }
 
 export async function instanceDetail(ctx: RaContext, actor: Actor, id: string): Promise<InstanceDetail> {
-  const instance = await loadVisibleInstance(ctx, actor, id);
-  const [summary, parts, appRow, documents, validations, cert] = await Promise.all([
-    loadSummary(ctx, id),
-    combinedParts(ctx, id),
+  const { instance, summary } = await loadVisibleSummary(ctx, actor, id);
+  const [parts, appRow, documents, validations, cert] = await Promise.all([
+    combinedParts(ctx, instance),
     loadApplication(ctx, id),
-    listDocuments(ctx, id),
+    // DV applications take no documents (see uploadDocument).
+    instance.product === 'dv' ? [] : listDocuments(ctx, id),
     ctx.db.selectFrom('validations').selectAll().where('instance_id', '=', id).orderBy('domain').execute(),
     instance.certificate_id ? ctx.db.selectFrom('certificates').selectAll().where('id', '=', instance.certificate_id).executeTakeFirst() : Promise.resolve(undefined),
   ]);
@@ -74,7 +74,6 @@ export async function instanceDetail(ctx: RaContext, actor: Actor, id: string): 
 }
 
 export async function instanceProgress(ctx: RaContext, actor: Actor, id: string): Promise<{ status: string; expectedIssueDate: InstanceSummary['expectedIssueDate']; failureReason: string | null; events: TimelineEvent[] }> {
-  await loadVisibleInstance(ctx, actor, id);
-  const [summary, events] = await Promise.all([loadSummary(ctx, id), listEvents(ctx.db, id)]);
+  const [{ summary }, events] = await Promise.all([loadVisibleSummary(ctx, actor, id), listEvents(ctx.db, id)]);
   return { status: summary.status, expectedIssueDate: summary.expectedIssueDate, failureReason: summary.failureReason, events };
 }

@@ -5,6 +5,7 @@
 import { sql } from 'kysely';
 import { badRequest, CertdeskError, forbidden, notFound } from '../errors.js';
 import { newId } from '../store/ids.js';
+import { prepared } from '../store/prepared.js';
 import type { DomainType, InstanceStatus, InstanceTable, Product } from '../store/schema.js';
 import { type Actor, canActOn, requireRole } from './actor.js';
 import type { RaContext } from './context.js';
@@ -96,10 +97,20 @@ async function resolveOwner(ctx: RaContext, actor: Actor, ownerEmail: string | u
 
 /** Loads an instance the actor may see; anything else is "not found", whether it exists or not. */
 export async function loadVisibleInstance(ctx: RaContext, actor: Actor, id: string): Promise<InstanceTable> {
-  const row = await ctx.db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
-  const visible = row && (canActOn(actor, row.owner_id) || (actor.role === 'reviewer' && row.product !== 'dv'));
-  if (!row || !visible) throw notFound(`Instance ${id}`);
+  const row = await loadInstance(ctx, id);
+  if (!row || !visibleTo(actor, row)) throw notFound(`Instance ${id}`);
   return row;
+}
+
+/** The instance's row, whoever asks. */
+export async function loadInstance(ctx: RaContext, id: string): Promise<InstanceTable | undefined> {
+  return (await selectInstance(ctx.db, id))[0];
+}
+
+const selectInstance = prepared((db, id: string) => db.selectFrom('instances').selectAll().where('id', '=', id));
+
+function visibleTo(actor: Actor, row: Pick<InstanceTable, 'owner_id' | 'product'>): boolean {
+  return canActOn(actor, row.owner_id) || (actor.role === 'reviewer' && row.product !== 'dv');
 }
 
 /** Loads an instance the actor may change: the owner's or, for admins, any. */
@@ -114,9 +125,10 @@ export async function loadOwnedInstance(ctx: RaContext, actor: Actor, id: string
 
 type QuotaPart = Pick<InstanceTable, 'domain_type' | 'domain_count'>;
 
-/** The instances combined into `id`. */
-export function combinedParts(ctx: RaContext, id: string): Promise<(QuotaPart & { id: string })[]> {
-  return ctx.db.selectFrom('instances').select(['id', 'domain_type', 'domain_count']).where('combined_into', '=', id).execute();
+/** The instances combined into `instance`; DV instances are never combined (see `combineInstances`), so they are not looked up. */
+export async function combinedParts(ctx: RaContext, instance: Pick<InstanceTable, 'id' | 'product'>): Promise<(QuotaPart & { id: string })[]> {
+  if (instance.product === 'dv') return [];
+  return ctx.db.selectFrom('instances').select(['id', 'domain_type', 'domain_count']).where('combined_into', '=', instance.id).execute();
 }
 
 /** The name quota of an instance and the instances combined into it. */
@@ -126,7 +138,7 @@ export function quotaWithParts(instance: QuotaPart, parts: QuotaPart[]): NameQuo
 
 /** The name quota of an instance, including any instances combined into it. */
 export async function quotaOf(ctx: RaContext, instance: InstanceTable): Promise<NameQuota> {
-  return quotaWithParts(instance, await combinedParts(ctx, instance.id));
+  return quotaWithParts(instance, await combinedParts(ctx, instance));
 }
 
 export interface InstanceSummary {
@@ -174,8 +186,8 @@ export function summarize(row: SummaryRow): InstanceSummary {
   };
 }
 
-function summaryQuery(ctx: RaContext) {
-  return ctx.db
+function summaryQuery(db: RaContext['db']) {
+  return db
     .selectFrom('instances')
     .innerJoin('users', 'users.id', 'instances.owner_id')
     .leftJoin('certificates', 'certificates.id', 'instances.certificate_id')
@@ -183,9 +195,13 @@ function summaryQuery(ctx: RaContext) {
     .select(['users.email as owner_email', 'certificates.serial as cert_serial', 'certificates.not_before as cert_not_before', 'certificates.not_after as cert_not_after']);
 }
 
-export async function loadSummary(ctx: RaContext, id: string): Promise<InstanceSummary> {
-  const row = await summaryQuery(ctx).where('instances.id', '=', id).executeTakeFirstOrThrow();
-  return summarize(row);
+const selectSummaryRow = prepared((db, id: string) => summaryQuery(db).where('instances.id', '=', id));
+
+/** Like `loadVisibleInstance`, with the instance's summary from the same query. */
+export async function loadVisibleSummary(ctx: RaContext, actor: Actor, id: string): Promise<{ instance: InstanceTable; summary: InstanceSummary }> {
+  const [row] = await selectSummaryRow(ctx.db, id);
+  if (!row || !visibleTo(actor, row)) throw notFound(`Instance ${id}`);
+  return { instance: row, summary: summarize(row) };
 }
 
 /**
@@ -204,7 +220,7 @@ export async function listInstances(ctx: RaContext, actor: Actor, query: ListQue
   const status = query.status as InstanceStatus | undefined;
   const ownerId = actor.role === 'subscriber' || actor.role === 'reviewer' ? actor.id : null;
   const domain = query.domain ? normalizeDomainQuery(query.domain) : '';
-  let rows = summaryQuery(ctx).where('instances.combined_into', 'is', null);
+  let rows = summaryQuery(ctx.db).where('instances.combined_into', 'is', null);
   let matches = ctx.db.selectFrom('instances').where('instances.combined_into', 'is', null);
   // With a domain, the few matching names lead: owner and status are then
   // compared as expressions, which no index serves, so the planner cannot

@@ -8,14 +8,15 @@ import { buildServerBundle, bundleBaseName, describeServerBundle, SERVER_TYPES, 
 import { badRequest, CertdeskError, forbidden, notFound } from '../errors.js';
 import type { LeafParams } from '../pki/certificate.js';
 import { REVOCATION_REASON_CODES, type RevocationReason } from '../pki/crl.js';
-import { parseCsr } from '../pki/csr.js';
 import { newId } from '../store/ids.js';
 import type { CertificateTable, InstanceTable } from '../store/schema.js';
 import { checkCaa } from '../va/caa.js';
 import { type Actor, canActOn } from './actor.js';
 import type { Organization } from './applicant.js';
 import { applicationView, loadApplication } from './applications.js';
+import { parseCsrOnce } from './checked_csrs.js';
 import type { RaContext } from './context.js';
+import { loadInstance } from './instances.js';
 import type { BoundName } from './names.js';
 import { approvalsRequired, currentApprovals } from './review_rules.js';
 import { nextStatus } from './state_machine.js';
@@ -45,11 +46,16 @@ export async function failInstance(ctx: RaContext, instance: InstanceTable, reas
   });
 }
 
-/** Issues the certificate if everything the product needs is in place. Call with the instance's lock held. */
-export async function issueIfReady(ctx: RaContext, instanceId: string): Promise<boolean> {
-  const instance = await ctx.db.selectFrom('instances').selectAll().where('id', '=', instanceId).executeTakeFirstOrThrow();
+/**
+ * Issues the certificate if everything the product needs is in place. Call
+ * with the instance's lock held. A caller that just loaded the instance and
+ * checked its names under that lock passes them in `known` instead of having
+ * them read again.
+ */
+export async function issueIfReady(ctx: RaContext, instanceId: string, known?: { instance: InstanceTable; namesPending: number }): Promise<boolean> {
+  const instance = known?.instance ?? (await ctx.db.selectFrom('instances').selectAll().where('id', '=', instanceId).executeTakeFirstOrThrow());
   if (instance.status !== 'domain_verification' && instance.status !== 'under_review') return false;
-  const pending = await ctx.db.selectFrom('validations').select('id').where('instance_id', '=', instanceId).where('status', '!=', 'valid').executeTakeFirst();
+  const pending = known ? known.namesPending > 0 : await ctx.db.selectFrom('validations').select('id').where('instance_id', '=', instanceId).where('status', '!=', 'valid').executeTakeFirst();
   if (pending) return false;
   const row = await loadApplication(ctx, instanceId);
   // An ACME order's CSR arrives only with finalize.
@@ -103,7 +109,7 @@ async function sign(ctx: RaContext, instance: InstanceTable, keySealed: string |
       level: instance.product,
       dnsNames: application.domains.filter((d) => d.kind !== 'ip').map((d) => d.name),
       ipAddresses: application.domains.filter((d) => d.kind === 'ip').map((d) => d.name),
-      subjectPublicKeyDer: parseCsr(application.csr.pem ?? '').spkiDer,
+      subjectPublicKeyDer: parseCsrOnce(application.csr.pem ?? '').spkiDer,
       notAfterLimit: termEnd,
       ...(organization ? { organization } : {}),
     });
@@ -225,7 +231,7 @@ export async function downloadBundle(ctx: RaContext, actor: Actor, instanceId: s
   if (!SERVER_TYPES.includes(server as ServerType)) {
     throw badRequest('SERVER_TYPE_INVALID', `server must be one of ${SERVER_TYPES.join(', ')}.`, 'server');
   }
-  const instance = await ctx.db.selectFrom('instances').selectAll().where('id', '=', instanceId).executeTakeFirst();
+  const instance = await loadInstance(ctx, instanceId);
   if (!instance || !canActOn(actor, instance.owner_id)) throw notFound(`Instance ${instanceId}`);
   if (actor.id !== instance.owner_id) throw forbidden('Only the subscriber who owns the certificate can download it, because the package can contain the private key.');
   nextStatus(instance.status, 'download', instance.product);

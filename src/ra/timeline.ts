@@ -1,5 +1,6 @@
 /** The instance's progress: every step is an event, shown as "View progress". */
 import type { Db } from '../store/database.js';
+import { prepared } from '../store/prepared.js';
 
 export type EventType =
   | 'instance_created'
@@ -37,18 +38,12 @@ export async function recordEvent(
   db: Db,
   event: { instanceId: string; type: EventType; message: string; at: Date; actorId?: string | null; data?: Record<string, unknown> },
 ): Promise<void> {
-  await db
-    .insertInto('events')
-    .values({
-      instance_id: event.instanceId,
-      type: event.type,
-      message: event.message,
-      data: event.data ? JSON.stringify(event.data) : null,
-      actor_id: event.actorId ?? null,
-      at: event.at.toISOString(),
-    })
-    .execute();
+  await insertEvent(db, event.instanceId, event.type, event.message, event.data ? JSON.stringify(event.data) : null, event.actorId ?? null, event.at.toISOString());
 }
+
+const insertEvent = prepared((db, instanceId: string, type: EventType, message: string, data: string | null, actorId: string | null, at: string) =>
+  db.insertInto('events').values({ instance_id: instanceId, type, message, data, actor_id: actorId, at }),
+);
 
 export async function listEvents(db: Db, instanceId: string): Promise<TimelineEvent[]> {
   const rows = await db.selectFrom('events').select(['type', 'message', 'at', 'data']).where('instance_id', '=', instanceId).orderBy('id').execute();
