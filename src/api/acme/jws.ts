@@ -1,11 +1,12 @@
 /** Verifies the flattened JWS of an ACME POST: header rules, single-use nonce, key lookup, signature. */
 import { createPublicKey } from 'node:crypto';
-import { calculateJwkThumbprint, flattenedVerify, importJWK, type JWK } from 'jose';
+import { calculateJwkThumbprint, type JWK } from 'jose';
 import { loadActiveAccount } from '../../ra/acme/accounts.js';
 import { acmeError } from '../../ra/acme/errors.js';
 import type { RaContext } from '../../ra/context.js';
 import type { AcmeAccountTable } from '../../store/schema.js';
-import { checkProtectedHeader, SUPPORTED_ALGORITHMS, type KeyRule, type ProtectedHeader } from './jws_rules.js';
+import { checkProtectedHeader, type KeyRule, type ProtectedHeader } from './jws_rules.js';
+import { checkJwsSignature } from './jws_signature.js';
 import type { NonceStore } from './nonces.js';
 
 export interface FlattenedJws {
@@ -41,17 +42,6 @@ export function decodeJson(part: string, what: string): unknown {
   }
 }
 
-/** Checks a JWS signature with a public JWK; a mismatching key type or a bad signature is `malformed`. */
-export async function verifySignature(jws: FlattenedJws, jwk: JWK, alg: string): Promise<Uint8Array> {
-  try {
-    const key = await importJWK(jwk, alg);
-    const { payload } = await flattenedVerify(jws, key, { algorithms: [...SUPPORTED_ALGORITHMS] });
-    return payload;
-  } catch {
-    throw acmeError('malformed', `The JWS signature does not verify with the ${alg} key; sign the request with the account key.`);
-  }
-}
-
 export function spkiOf(jwk: JWK): Buffer {
   try {
     return createPublicKey({ key: jwk as never, format: 'jwk' }).export({ type: 'spki', format: 'der' });
@@ -72,19 +62,17 @@ export async function verifyRequest(ctx: RaContext, nonces: NonceStore, body: un
   const jws = asFlattenedJws(body);
   const header = checkProtectedHeader(decodeJson(jws.protected, 'protected header'), expect);
   if (!nonces.consume(header.nonce)) throw acmeError('badNonce', 'The nonce was already used, has expired, or was not issued by this server; get a fresh one from newNonce.');
-  let jwk: JWK;
   let account: AcmeAccountTable | null = null;
   if (header.kid !== undefined) {
     if (!header.kid.startsWith(expect.accountUrlPrefix)) throw acmeError('accountDoesNotExist', `kid ${header.kid} is not an account URL of this server.`);
     account = await loadActiveAccount(ctx, header.kid.slice(expect.accountUrlPrefix.length));
-    jwk = JSON.parse(account.jwk) as JWK;
-  } else {
-    jwk = header.jwk as JWK;
   }
-  const payloadBytes = await verifySignature(jws, jwk, header.alg);
-  const payload = payloadBytes.length === 0 ? null : decodeJson(jws.payload, 'payload');
+  checkJwsSignature(jws, account ? account.jwk : JSON.stringify(header.jwk), header.alg);
+  // An empty payload is a POST-as-GET (§6.3).
+  const payload = jws.payload === '' ? null : decodeJson(jws.payload, 'payload');
   if (payload !== null && (typeof payload !== 'object' || Array.isArray(payload))) throw acmeError('malformed', 'The JWS payload must be a JSON object.');
-  return { header, payload: payload as Record<string, unknown> | null, jwk: account ? null : jwk, thumbprint: account ? null : await thumbprintOf(jwk), account };
+  const jwk = account ? null : (header.jwk as JWK);
+  return { header, payload: payload as Record<string, unknown> | null, jwk, thumbprint: jwk ? await thumbprintOf(jwk) : null, account };
 }
 
 /** The inner JWS of keyChange (§7.3.5): signed by the new key, no nonce, same url; returns the new key and the inner payload. */
@@ -92,7 +80,8 @@ export async function verifyKeyChange(outerPayload: unknown, keyChangeUrl: strin
   const inner = asFlattenedJws(outerPayload);
   const header = checkProtectedHeader(decodeJson(inner.protected, 'inner protected header'), { url: keyChangeUrl, keys: 'jwk', inner: true });
   const newJwk = header.jwk as JWK;
-  const change = decodeJson(Buffer.from(await verifySignature(inner, newJwk, header.alg)).toString('base64url'), 'inner payload');
+  checkJwsSignature(inner, JSON.stringify(newJwk), header.alg);
+  const change = decodeJson(inner.payload, 'inner payload');
   if (typeof change !== 'object' || change === null) throw acmeError('malformed', 'The keyChange inner payload must be {"account", "oldKey"}.');
   return { newJwk, change: change as Record<string, unknown> };
 }

@@ -28,6 +28,8 @@ export function checkProtectedHeader(raw: unknown, expect: { url: string; keys: 
   } else if (typeof h.nonce !== 'string' || h.nonce === '') {
     throw acmeError('badNonce', 'The JWS protected header needs a nonce from newNonce.');
   }
+  // RFC 7515 §4.1.11: extensions marked critical must be understood; certdesk understands none.
+  if (h.crit !== undefined) throw acmeError('malformed', 'The JWS protected header must not carry crit: this server supports no critical JWS extensions.');
   if (typeof h.url !== 'string') throw acmeError('malformed', 'The JWS protected header needs the url of the request.');
   if (h.url !== expect.url) throw acmeError('unauthorized', `The JWS url ${JSON.stringify(h.url)} is not the URL this request was sent to (${expect.url}).`);
   const hasKid = h.kid !== undefined;

@@ -1,6 +1,7 @@
 /** ACME accounts (RFC 8555 §7.3): creation with EAB, lookup, contact update, key rollover, deactivation. */
 import type { JWK } from 'jose';
 import { newId } from '../../store/ids.js';
+import { prepared } from '../../store/prepared.js';
 import type { AcmeAccountTable } from '../../store/schema.js';
 import type { RaContext } from '../context.js';
 import { eabSecret, verifyExternalAccountBinding } from './eab.js';
@@ -32,9 +33,12 @@ export async function findAccountByThumbprint(ctx: RaContext, thumbprint: string
   return ctx.db.selectFrom('acme_accounts').selectAll().where('thumbprint', '=', thumbprint).executeTakeFirst();
 }
 
+// Read on every signed request.
+const accountById = prepared((db, id: string) => db.selectFrom('acme_accounts').selectAll().where('id', '=', id));
+
 /** The account behind a `kid`; only valid accounts may act. */
 export async function loadActiveAccount(ctx: RaContext, id: string): Promise<AcmeAccountTable> {
-  const row = await ctx.db.selectFrom('acme_accounts').selectAll().where('id', '=', id).executeTakeFirst();
+  const [row] = await accountById(ctx.db, id);
   if (!row) throw acmeError('accountDoesNotExist', `There is no ACME account ${id}; create one with newAccount.`);
   if (row.status !== 'valid') throw acmeError('unauthorized', `ACME account ${id} is ${row.status}; create a new account.`);
   return row;

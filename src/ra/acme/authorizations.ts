@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { newId } from '../../store/ids.js';
+import { prepared } from '../../store/prepared.js';
 import type { AcmeAccountTable, AcmeAuthorizationTable, AcmeChallengeTable, AcmeChallengeType } from '../../store/schema.js';
 import { checkAcmeDns01 } from '../../va/acme_dns01.js';
 import { checkAcmeHttp01 } from '../../va/acme_http01.js';
@@ -80,11 +81,16 @@ export async function authorizationFor(ctx: RaContext, accountId: string, identi
   return authz;
 }
 
+// Read by every authorization and challenge request, polls included.
+const authorizationById = prepared((db, id: string) => db.selectFrom('acme_authorizations').selectAll().where('id', '=', id));
+const challengesOf = prepared((db, authorizationId: string) => db.selectFrom('acme_challenges').selectAll().where('authorization_id', '=', authorizationId).orderBy('type'));
+const authorizationIdOfChallenge = prepared((db, challengeId: string) => db.selectFrom('acme_challenges').select('authorization_id').where('id', '=', challengeId));
+
 /** The authorization as the account sees it, with pending ones past their expiry shown as expired. */
 export async function loadAuthorization(ctx: RaContext, account: AcmeAccountTable, id: string): Promise<{ authz: AcmeAuthorizationTable; challenges: AcmeChallengeTable[] }> {
-  const authz = await ctx.db.selectFrom('acme_authorizations').selectAll().where('id', '=', id).executeTakeFirst();
+  const [authz] = await authorizationById(ctx.db, id);
   if (!authz || authz.account_id !== account.id) throw acmeError('malformed', `There is no authorization ${id} of this account.`, { status: 404 });
-  const challenges = await ctx.db.selectFrom('acme_challenges').selectAll().where('authorization_id', '=', id).orderBy('type').execute();
+  const challenges = await challengesOf(ctx.db, id);
   const expired = (authz.status === 'pending' || authz.status === 'valid') && new Date(authz.expires) <= ctx.clock.now();
   return { authz: expired ? { ...authz, status: 'expired' } : authz, challenges };
 }
@@ -95,11 +101,19 @@ export async function deactivateAuthorization(ctx: RaContext, account: AcmeAccou
   await ctx.db.updateTable('acme_authorizations').set({ status: 'deactivated' }).where('id', '=', id).where('status', 'in', ['pending', 'valid']).execute();
 }
 
+async function authorizationIdOf(ctx: RaContext, challengeId: string): Promise<string> {
+  const [found] = await authorizationIdOfChallenge(ctx.db, challengeId);
+  if (!found) throw acmeError('malformed', `There is no challenge ${challengeId}.`, { status: 404 });
+  return found.authorization_id;
+}
+
+async function challengeOf(ctx: RaContext, account: AcmeAccountTable, authorizationId: string, challengeId: string): Promise<{ challenge: AcmeChallengeTable; authz: AcmeAuthorizationTable }> {
+  const { authz, challenges } = await loadAuthorization(ctx, account, authorizationId);
+  return { authz, challenge: challenges.find((c) => c.id === challengeId) as AcmeChallengeTable };
+}
+
 export async function loadChallenge(ctx: RaContext, account: AcmeAccountTable, id: string): Promise<{ challenge: AcmeChallengeTable; authz: AcmeAuthorizationTable }> {
-  const found = await ctx.db.selectFrom('acme_challenges').select('authorization_id').where('id', '=', id).executeTakeFirst();
-  if (!found) throw acmeError('malformed', `There is no challenge ${id}.`, { status: 404 });
-  const { authz, challenges } = await loadAuthorization(ctx, account, found.authorization_id);
-  return { authz, challenge: challenges.find((c) => c.id === id) as AcmeChallengeTable };
+  return challengeOf(ctx, account, await authorizationIdOf(ctx, id), id);
 }
 
 const PROBLEM_FOR: Partial<Record<CheckFailureReason, AcmeErrorType>> = {
@@ -120,9 +134,9 @@ export function problemForCheck(result: CheckResult): AcmeErrorType {
  * settles the authorization. Returns the challenge as it stands afterwards.
  */
 export async function respondToChallenge(ctx: RaContext, account: AcmeAccountTable, challengeId: string): Promise<{ challenge: AcmeChallengeTable; authz: AcmeAuthorizationTable }> {
-  const first = await loadChallenge(ctx, account, challengeId);
-  return ctx.locks.run(first.authz.id, async () => {
-    const { authz, challenge } = await loadChallenge(ctx, account, challengeId);
+  const authorizationId = await authorizationIdOf(ctx, challengeId);
+  return ctx.locks.run(authorizationId, async () => {
+    const { authz, challenge } = await challengeOf(ctx, account, authorizationId, challengeId);
     if (authz.status !== 'pending' || challenge.status !== 'pending') return { challenge, authz };
     const domain = authz.wildcard ? `*.${authz.identifier}` : authz.identifier;
     const keyAuth = keyAuthorization(challenge.token, account.thumbprint);
@@ -135,7 +149,7 @@ export async function respondToChallenge(ctx: RaContext, account: AcmeAccountTab
       await trx.updateTable('acme_challenges').set({ status: settled.status, validated_at: settled.validated_at, error }).where('id', '=', challenge.id).execute();
       await trx.updateTable('acme_authorizations').set({ status: authzAfter.status, expires: authzAfter.expires }).where('id', '=', authz.id).execute();
     });
-    for (const instanceId of await instancesUsing(ctx, authz.id)) {
+    for (const instanceId of await instancesUsing(ctx, account.id, authz.id)) {
       await recordEvent(ctx.db, {
         instanceId,
         type: result.ok ? 'acme_challenge_validated' : 'acme_challenge_failed',
@@ -159,11 +173,12 @@ function runCheck(ctx: RaContext, type: AcmeChallengeType, domain: string, token
   }
 }
 
-/** Instances whose open ACME orders use this authorization (for their timelines). */
-async function instancesUsing(ctx: RaContext, authzId: string): Promise<string[]> {
+/** Instances whose open ACME orders use this authorization (for their timelines); only the account's own orders can. */
+async function instancesUsing(ctx: RaContext, accountId: string, authzId: string): Promise<string[]> {
   const rows = await ctx.db
     .selectFrom('acme_orders')
     .select('instance_id')
+    .where('account_id', '=', accountId)
     .where('authorization_ids', 'like', `%"${authzId}"%`)
     .where('status', 'in', ['pending', 'ready'])
     .execute();

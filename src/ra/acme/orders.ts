@@ -7,12 +7,12 @@
  */
 import { CertdeskError } from '../../errors.js';
 import { toPem } from '../../pki/pem.js';
-import { checkCsr } from '../../pki/csr.js';
 import { newId } from '../../store/ids.js';
 import type { AcmeAccountTable, AcmeAuthorizationTable, AcmeOrderTable, ApplicationTable, InstanceTable } from '../../store/schema.js';
 import { checkCaa } from '../../va/caa.js';
 import { expectedIssueWindow } from '../business_days.js';
 import type { RaContext } from '../context.js';
+import { checkCsrOnce } from '../checked_csrs.js';
 import { issueIfReady } from '../issuance.js';
 import { checkNames, quotaFor, registeredDomain, type BoundName, type NameQuota } from '../names.js';
 import { nextStatus } from '../state_machine.js';
@@ -61,12 +61,13 @@ function describeNeed(names: readonly BoundName[]): string {
   return [plain ? `${plain} name${plain > 1 ? 's' : ''}` : '', wildcards ? `${wildcards} wildcard${wildcards > 1 ? 's' : ''}` : ''].filter(Boolean).join(' and ');
 }
 
+/** Asks about every name at once; the first name (in order) that CAA forbids is reported. */
 async function refuseByCaa(ctx: RaContext, names: readonly BoundName[]): Promise<void> {
   const identities = ctx.settings.current().caaIdentities;
-  for (const name of names) {
-    const result = await checkCaa(ctx.dns(), name.name, { identities, wildcard: name.kind === 'wildcard' });
-    if (!result.allowed) throw acmeError('caa', `CAA forbids issuing for ${name.display}: ${result.reason}`);
-  }
+  const results = await Promise.all(names.map((name) => checkCaa(ctx.dns(), name.name, { identities, wildcard: name.kind === 'wildcard' })));
+  results.forEach((result, i) => {
+    if (!result.allowed) throw acmeError('caa', `CAA forbids issuing for ${(names[i] as BoundName).display}: ${result.reason}`);
+  });
 }
 
 /** Takes a fitting pending DV instance of the account's subscriber, atomically (two orders never share one). */
@@ -156,8 +157,8 @@ export async function newOrder(ctx: RaContext, account: AcmeAccountTable, payloa
   }
   const names = parseIdentifiers(payload.identifiers);
   const domains = [...new Set(names.map((n) => registeredDomain(n.name)).filter((d): d is string => d !== null))];
-  await enforceOrderLimits(ctx, account.id, domains);
-  await refuseByCaa(ctx, names);
+  // The CAA lookups wait on DNS, not on this process: they run while the rate limits are counted.
+  await Promise.all([enforceOrderLimits(ctx, account.id, domains), refuseByCaa(ctx, names)]);
   const instance = await claimInstance(ctx, account, names);
   const orderId = newId('order');
   await applyOnInstance(ctx, account, instance, names, orderId);
@@ -252,7 +253,8 @@ export async function finalizeOrder(ctx: RaContext, account: AcmeAccountTable, i
   const pem = toPem(Buffer.from(csrB64, 'base64url'), 'CERTIFICATE REQUEST');
   const names = (JSON.parse(order.identifiers) as { value: string }[]).map((i) => i.value);
   try {
-    checkCsr(pem, names);
+    // Issuance parses the same PEM again; checkCsrOnce lets it reuse this parse.
+    checkCsrOnce(pem, names);
   } catch (err) {
     if (err instanceof CertdeskError) throw acmeError('badCSR', err.message);
     throw err;

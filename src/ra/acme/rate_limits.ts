@@ -42,11 +42,17 @@ export async function enforceOrderLimits(ctx: RaContext, accountId: string, regi
   }
 }
 
+// Events older than the longest window are deleted at most this often: the delete walks the whole table.
+const PRUNE_EVERY_MS = 10 * 60_000;
+const nextPruneAt = new WeakMap<RaContext, number>();
+
 export async function countOrder(ctx: RaContext, accountId: string, registeredDomains: string[]): Promise<void> {
   const now = ctx.clock.now();
   await ctx.db
     .insertInto('acme_rate_events')
     .values([`account:${accountId}`, ...registeredDomains.map((d) => `domain:${d}`)].map((bucket) => ({ bucket, at: now.toISOString() })))
     .execute();
+  if ((nextPruneAt.get(ctx) ?? 0) > now.getTime()) return;
+  nextPruneAt.set(ctx, now.getTime() + PRUNE_EVERY_MS);
   await ctx.db.deleteFrom('acme_rate_events').where('at', '<', new Date(now.getTime() - WEEK_MS).toISOString()).execute();
 }
