@@ -15,6 +15,7 @@ import { caRoutes, certificateRoutes } from './routes/certificates.js';
 import { consoleRoutes } from './routes/console.js';
 import { instanceRoutes } from './routes/instances.js';
 import { reviewRoutes } from './routes/reviews.js';
+import { signInLimiter } from './sign_in_limit.js';
 import { ErrorResponse } from './schemas.js';
 
 export async function buildServer(ctx: RaContext, options: { version: string }): Promise<FastifyInstance> {
@@ -44,6 +45,7 @@ export async function buildServer(ctx: RaContext, options: { version: string }):
   // One byte over the limit is read so an oversized file is refused as such rather than truncated.
   await app.register(multipart, { limits: { fileSize: MAX_DOCUMENT_BYTES + 1, files: 1, fields: 5 }, throwFileSizeLimit: false });
   await app.register(cookie);
+  const signInGuard = await signInLimiter(app);
   app.decorateRequest('actor', null);
   app.addHook('onRequest', authenticate(ctx));
 
@@ -53,9 +55,9 @@ export async function buildServer(ctx: RaContext, options: { version: string }):
   reviewRoutes(app, ctx);
   certificateRoutes(app, ctx);
   caRoutes(app, ctx);
-  accountRoutes(app, ctx);
+  accountRoutes(app, ctx, signInGuard);
   acmeRoutes(app, ctx);
-  consoleRoutes(app, ctx);
+  consoleRoutes(app, ctx, signInGuard);
   await consoleAssets(app);
   return app;
 }

@@ -48,6 +48,25 @@ for (const backend of await backends()) {
       await expectError(service.anonymous().post('/api/v1/auth/token', { email: m[1], password: 'wrong-password' }), 401, 'LOGIN_FAILED');
     });
 
+    test('password guessing is cut off per email after ten attempts a minute, on both sign-in routes', async () => {
+      const password = 'the-right-password';
+      await expectOk(admin.post('/api/v1/users', { email: 'gus@example.com', role: 'subscriber', password }), 201);
+      for (let i = 0; i < 10; i++) {
+        const route = i % 2 === 0 ? '/api/v1/auth/token' : '/api/v1/auth/session';
+        await expectError(service.anonymous().post(route, { email: 'gus@example.com', password: `guess-number-${i}` }), 401, 'LOGIN_FAILED');
+      }
+      // Even the right password waits now, so guessing it gains nothing.
+      const limited = await service.anonymous().post('/api/v1/auth/token', { email: 'Gus@Example.com ', password });
+      assert.equal(limited.status, 429);
+      assert.equal(limited.body.error.code, 'SIGN_IN_RATE_LIMITED');
+      assert.match(limited.body.error.message, /wait \d+ seconds/);
+      assert.ok(Number(limited.headers.get('retry-after')) > 0, 'Retry-After says when to come back');
+      await expectError(service.anonymous().post('/api/v1/auth/session', { email: 'gus@example.com', password }), 429, 'SIGN_IN_RATE_LIMITED');
+      // Another user behind the same address is not locked out.
+      await expectOk(admin.post('/api/v1/users', { email: 'hal@example.com', role: 'subscriber', password }), 201);
+      assert.equal((await expectOk(service.anonymous().post('/api/v1/auth/token', { email: 'hal@example.com', password }))).user.email, 'hal@example.com');
+    });
+
     test('contact and organization profiles are saved with an application and reused by the next', async () => {
       const first = await grant(admin, 'carol@example.com', 'ov', 'single');
       await expectOk(carol.put(`/api/v1/instances/${first}/application`, { domains: ['www.example.com'], csr: { mode: 'auto' }, contact, organization, saveContactAs: 'Carol', saveOrganizationAs: 'Example Trading' }));

@@ -1,5 +1,5 @@
 /** REST routes for sign-in, users, profiles, settings and the mail outbox. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
 import { addUser, listUsers, login } from '../../ra/accounts.js';
 import { requireRole } from '../../ra/actor.js';
 import type { RaContext } from '../../ra/context.js';
@@ -9,8 +9,8 @@ import { deleteProfile, listProfiles, saveProfile } from '../../ra/profiles.js';
 import { actorOf } from '../auth.js';
 import { ConfirmBody, IdParams, LoginBody, ProfileBody, ProfileQuery, SettingsBody, UserBody } from '../schemas.js';
 
-export function accountRoutes(app: FastifyInstance, ctx: RaContext): void {
-  app.post<{ Body: { email: string; password: string } }>('/api/v1/auth/token', { schema: { tags: ['accounts'], summary: 'Exchange email and password for an API token', body: LoginBody, security: [] } }, async (req) => login(ctx, req.body));
+export function accountRoutes(app: FastifyInstance, ctx: RaContext, signInGuard: preHandlerAsyncHookHandler): void {
+  app.post<{ Body: { email: string; password: string } }>('/api/v1/auth/token', { preHandler: signInGuard, schema: { tags: ['accounts'], summary: 'Exchange email and password for an API token', body: LoginBody, security: [] } }, async (req) => login(ctx, req.body));
 
   app.get('/api/v1/me', { schema: { tags: ['accounts'], summary: 'The signed-in user' } }, async (req) => {
     const actor = actorOf(req);

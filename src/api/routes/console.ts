@@ -1,6 +1,6 @@
 /** REST routes the web console needs beyond the workflow: browser sessions, the overview, as-you-type checks, user roles. */
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { changeRole } from '../../ra/accounts.js';
 import { checkDomainsFor, checkPastedCsr } from '../../ra/application_checks.js';
 import type { RaContext } from '../../ra/context.js';
@@ -13,11 +13,11 @@ const CheckDomainsBody = Type.Object({ domains: Type.Union([Type.Array(Type.Stri
 const CheckCsrBody = Type.Object({ pem: Type.String({ description: 'The PEM CSR' }), names: Type.Array(Type.String(), { description: 'The names the CSR must carry, exactly' }) });
 const RoleBody = Type.Object({ role: Type.String({ description: 'subscriber, reviewer or admin' }) });
 
-export function consoleRoutes(app: FastifyInstance, ctx: RaContext): void {
+export function consoleRoutes(app: FastifyInstance, ctx: RaContext, signInGuard: preHandlerAsyncHookHandler): void {
   // Secure whenever the console is reached over HTTPS, directly or (per --public-url) behind a TLS proxy.
   const secure = (req: FastifyRequest) => req.protocol === 'https' || ctx.publicUrl.startsWith('https:');
 
-  app.post<{ Body: { email: string; password: string } }>('/api/v1/auth/session', { schema: { tags: ['console'], summary: 'Sign in the console: sets the HTTP-only session cookie and the CSRF cookie', body: LoginBody, security: [] } }, async (req, reply) => {
+  app.post<{ Body: { email: string; password: string } }>('/api/v1/auth/session', { preHandler: signInGuard, schema: { tags: ['console'], summary: 'Sign in the console: sets the HTTP-only session cookie and the CSRF cookie', body: LoginBody, security: [] } }, async (req, reply) => {
     const session = await startSession(ctx, req.body);
     const base = { path: '/', sameSite: 'strict' as const, secure: secure(req), maxAge: SESSION_HOURS * 3600 };
     reply.setCookie(SESSION_COOKIE, session.token, { ...base, httpOnly: true });
