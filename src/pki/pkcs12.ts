@@ -1,10 +1,14 @@
+/**
+ * PKCS#12 (RFC 7292) files for IIS and Windows, written with the DER writer
+ * of der.ts and node:crypto.
+ */
 import { createCipheriv, createHash, createHmac, createPrivateKey, pbkdf2Sync, randomBytes } from 'node:crypto';
-import forge from 'node-forge';
 import { CertdeskError } from '../errors.js';
+import { bigintToBytes, derNode, encodeDer, oidDer, TAG, type DerNode, unsignedIntegerContent } from './der.js';
 import { fromPem } from './pem.js';
+import { PKCS12_KEY_ID, pkcs12Kdf } from './pkcs12_kdf.js';
 
-const { asn1 } = forge;
-type Node = forge.asn1.Asn1;
+type Node = DerNode | Uint8Array;
 
 const OID = {
   data: '1.2.840.113549.1.7.1',
@@ -20,22 +24,24 @@ const OID = {
   aes256Cbc: '2.16.840.1.101.3.4.1.42',
   sha256: '2.16.840.1.101.3.4.2.1',
 };
-/** RFC 7292 appendix B key derivation (MAC key, id 3); node-forge has it, @types/node-forge does not declare it. */
-const pkcs12Kdf = forge.pkcs12 as unknown as {
-  generateKey(password: string, salt: forge.util.ByteStringBuffer, id: number, iterations: number, size: number, md: forge.md.MessageDigest): forge.util.ByteStringBuffer;
-};
 /** OpenSSL 3's defaults for `openssl pkcs12 -export`. */
 const ITERATIONS = 2048;
 
-const bin = (bytes: Uint8Array): string => Buffer.from(bytes).toString('binary');
-const der = (node: Node): Buffer => Buffer.from(asn1.toDer(node).getBytes(), 'binary');
-const seq = (...items: Node[]): Node => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, items);
-const set = (...items: Node[]): Node => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SET, true, items);
-const oid = (id: string): Node => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(id).getBytes());
-const octets = (bytes: Uint8Array): Node => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, bin(bytes));
-const integer = (n: number): Node => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, asn1.integerToDer(n).getBytes());
-const explicit0 = (item: Node): Node => asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [item]);
-const nullNode = (): Node => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, '');
+const TAG_SET = 0x31;
+const TAG_NULL = 0x05;
+const TAG_BMP_STRING = 0x1e;
+/** [0] IMPLICIT OCTET STRING, a primitive context tag (encryptedContent). */
+const TAG_IMPLICIT0_PRIMITIVE = 0x80;
+
+const der = (node: DerNode): Buffer => encodeDer(node);
+const seq = (...items: Node[]): DerNode => derNode(TAG.sequence, ...items);
+const set = (...items: Node[]): DerNode => derNode(TAG_SET, ...items);
+const oid = (id: string): Buffer => oidDer(id);
+const octets = (bytes: Uint8Array): DerNode => derNode(TAG.octetString, bytes);
+const integer = (n: number): DerNode => derNode(TAG.integer, unsignedIntegerContent(bigintToBytes(BigInt(n))));
+const explicit0 = (item: Node): DerNode => derNode(TAG.explicit0, item);
+const nullNode = (): DerNode => derNode(TAG_NULL);
+const bmpString = (text: string): DerNode => derNode(TAG_BMP_STRING, Buffer.from(text, 'utf16le').swap16());
 
 /** PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC): returns the AlgorithmIdentifier and the ciphertext. */
 function pbes2Encrypt(plaintext: Buffer, password: string): { algorithm: Node; ciphertext: Buffer } {
@@ -57,7 +63,7 @@ function pbes2Encrypt(plaintext: Buffer, password: string): { algorithm: Node; c
 function bagAttributes(friendlyName: string | undefined, localKeyId: Buffer | undefined): Node[] {
   const attributes: Node[] = [];
   if (friendlyName !== undefined) {
-    attributes.push(seq(oid(OID.friendlyName), set(asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BMPSTRING, false, friendlyName))));
+    attributes.push(seq(oid(OID.friendlyName), set(bmpString(friendlyName))));
   }
   if (localKeyId) attributes.push(seq(oid(OID.localKeyId), set(octets(localKeyId))));
   return attributes.length > 0 ? [set(...attributes)] : [];
@@ -67,8 +73,7 @@ const dataContentInfo = (content: Buffer): Node => seq(oid(OID.data), explicit0(
 
 function encryptedDataContentInfo(content: Buffer, password: string): Node {
   const { algorithm, ciphertext } = pbes2Encrypt(content, password);
-  // encryptedContent is [0] IMPLICIT OCTET STRING: a primitive context tag.
-  const encryptedContent = asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, false, bin(ciphertext));
+  const encryptedContent = derNode(TAG_IMPLICIT0_PRIMITIVE, ciphertext);
   return seq(oid(OID.encryptedData), explicit0(seq(integer(0), seq(oid(OID.data), algorithm, encryptedContent))));
 }
 
@@ -101,8 +106,8 @@ export function buildPfx(p: { chainPem: string[]; privateKeyPem?: string; passwo
 
   const authenticatedSafe = der(seq(...contents));
   const macSalt = randomBytes(16);
-  const macKey = pkcs12Kdf.generateKey(p.password, forge.util.createBuffer(bin(macSalt)), 3, ITERATIONS, 32, forge.md.sha256.create());
-  const mac = createHmac('sha256', Buffer.from(macKey.getBytes(), 'binary')).update(authenticatedSafe).digest();
+  const macKey = pkcs12Kdf({ password: p.password, salt: macSalt, id: PKCS12_KEY_ID.mac, iterations: ITERATIONS, size: 32, hash: 'sha256' });
+  const mac = createHmac('sha256', macKey).update(authenticatedSafe).digest();
   const macData = seq(seq(seq(oid(OID.sha256), nullNode()), octets(mac)), octets(macSalt), integer(ITERATIONS));
   return der(seq(integer(3), dataContentInfo(authenticatedSafe), macData));
 }

@@ -1,6 +1,7 @@
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { buildJks } from '../../src/pki/jks.js';
 import { generateKeyPair, type KeyAlgorithm } from '../../src/pki/keys.js';
 import { fromPem } from '../../src/pki/pem.js';
 import { buildPfx } from '../../src/pki/pkcs12.js';
+import { bmpPassword, PKCS12_KEY_ID, pkcs12Kdf } from '../../src/pki/pkcs12_kdf.js';
 import { randomSerial, serialHex } from '../../src/pki/serial.js';
 import { testHierarchy, type TestHierarchy } from '../support/test_ca.js';
 import { requireTool } from '../support/tools.js';
@@ -195,6 +197,16 @@ describe('PKCS#12 and JKS against openssl and keytool', () => {
     const wrong = run('openssl', ['pkcs12', '-info', '-in', pfx, '-nodes', '-passin', 'pass:wrong']);
     assert.notEqual(wrong.status, 0);
     assert.match(wrong.output, /Mac verify error/);
+  });
+
+  test('the PFX MAC key derivation equals OpenSSL\'s PKCS12KDF for random passwords and salts', (t) => {
+    if (!needs(t, 'openssl')) return;
+    for (const password of ['pfx-Secret', 'Zz9-' + randomBytes(6).toString('base64url'), 'pässwörd']) {
+      const salt = randomBytes(16);
+      const ours = pkcs12Kdf({ password, salt, id: PKCS12_KEY_ID.mac, iterations: 2048, size: 32, hash: 'sha256' });
+      const theirs = mustRun('openssl', ['kdf', '-keylen', '32', '-kdfopt', 'digest:SHA256', '-kdfopt', `hexpass:${bmpPassword(password).toString('hex')}`, '-kdfopt', `hexsalt:${salt.toString('hex')}`, '-kdfopt', 'iter:2048', '-kdfopt', 'id:3', 'PKCS12KDF']);
+      assert.equal(ours.toString('hex'), theirs.replace(/[^0-9A-F]/g, '').toLowerCase(), password);
+    }
   });
 
   test('a PFX without a key holds only the certificates', (t) => {
