@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-import { main } from '../dist/src/cli/main.js';
+// The build's one-file bundle of dist/src/cli/main.js (see rolldown.config.js).
+import { main } from '../dist/certdesk.mjs';
 
 await main(process.argv);

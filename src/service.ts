@@ -3,7 +3,7 @@
  * CA, wires the registration authority, the background schedule and the HTTP
  * server. On first start it creates the CA hierarchy and the admin account.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from './api/server.js';
@@ -13,6 +13,7 @@ import { type Clock, systemClock } from './clock.js';
 import { every, type PeriodicJob } from './jobs/scheduler.js';
 import { createLogger, type Logger } from './log.js';
 import { createMailer, type Mailer } from './notify/mailer.js';
+import { packageVersion } from './package_root.js';
 import { addUser } from './ra/accounts.js';
 import type { RaContext } from './ra/context.js';
 import { runDueChecks } from './ra/dcv.js';
@@ -48,11 +49,6 @@ export interface RunningService {
   url: string;
   firstStart: { adminEmail: string; adminPassword: string } | null;
   stop(): Promise<void>;
-}
-
-function packageVersion(): string {
-  const file = new URL('../../package.json', import.meta.url);
-  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
 /** Builds the RA context for a data folder; the CLI's offline commands use it without the HTTP server. */

@@ -4,13 +4,13 @@
  * The API, CA, ACME and other server paths keep their JSON 404s.
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { PACKAGE_ROOT } from '../package_root.js';
 
 const SERVER_PATHS = /^\/(api|ca|acme|healthz|confirm-email|\.well-known)(\/|$|\?)/;
-/** dist/src/api/ → dist/web/ */
-export const CONSOLE_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
+export const CONSOLE_DIR = path.join(PACKAGE_ROOT, 'dist', 'web');
 
 export async function consoleAssets(app: FastifyInstance, root = CONSOLE_DIR): Promise<void> {
   if (!existsSync(`${root}/index.html`)) {

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import { CertdeskError } from '../errors.js';
 
 export interface OutgoingMail {
@@ -37,7 +37,9 @@ export function createMailer(options: MailerOptions): Mailer {
     };
   }
   const server = smtpServer(options.smtpUrl);
-  const transport = nodemailer.createTransport({
+  // nodemailer is loaded with the first mail: most installs keep mail in the outbox, and start time counts.
+  let transport: Promise<Transporter> | undefined;
+  const connect = async (): Promise<Transporter> => (await import('nodemailer')).default.createTransport({
     host: server.host,
     port: server.port,
     secure: server.secure,
@@ -51,7 +53,8 @@ export function createMailer(options: MailerOptions): Mailer {
   return {
     async send(mail) {
       try {
-        const info = await transport.sendMail({ from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
+        transport ??= connect();
+        const info = await (await transport).sendMail({ from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
         return { delivered: 'smtp', messageId: info.messageId };
       } catch (error) {
         const reason = smtpFailureReason(error);

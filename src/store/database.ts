@@ -5,7 +5,6 @@
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect } from 'kysely';
-import pg from 'pg';
 import { CertdeskError } from '../errors.js';
 import { type Durability, GroupCommitSqlite } from './group_commit_sqlite.js';
 import { migrationProvider } from './migrations.js';
@@ -24,7 +23,7 @@ export interface OpenedDatabase {
 
 /** `databaseUrl` is a postgres:// URL; without one, SQLite lives in `dataDir/certdesk.db`. */
 export async function openDatabase(options: { dataDir: string; databaseUrl?: string }): Promise<OpenedDatabase> {
-  const opened = options.databaseUrl ? openPostgres(options.databaseUrl) : openSqlite(path.join(options.dataDir, 'certdesk.db'));
+  const opened = options.databaseUrl ? await openPostgres(options.databaseUrl) : openSqlite(path.join(options.dataDir, 'certdesk.db'));
   await migrate(opened);
   return opened;
 }
@@ -42,10 +41,12 @@ function openSqlite(file: string): OpenedDatabase {
   return { db, dialect: 'sqlite', durability: groupCommit, close: () => db.destroy() };
 }
 
-function openPostgres(url: string): OpenedDatabase {
+async function openPostgres(url: string): Promise<OpenedDatabase> {
   if (!/^postgres(ql)?:\/\//.test(url)) {
     throw new CertdeskError('DATABASE_URL_INVALID', `--database must be a postgres:// URL, got "${url}".`);
   }
+  // Loaded only here: the embedded default never needs the driver, and start time counts.
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', durability: committedOnReturn, close: () => db.destroy() };
