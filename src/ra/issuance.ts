@@ -76,13 +76,15 @@ export async function issueIfReady(ctx: RaContext, instanceId: string, known?: {
   return true;
 }
 
+/** Asks CAA about every name at once; the first name (in order) that CAA forbids is reported. */
 async function firstCaaProblem(ctx: RaContext, names: BoundName[]): Promise<string | null> {
   const identities = ctx.settings.current().caaIdentities;
-  for (const name of names) {
-    if (name.kind === 'ip') continue;
-    const wildcard = name.kind === 'wildcard';
-    const result = await checkCaa(ctx.dns(), name.name, { identities, wildcard });
+  const domains = names.filter((name) => name.kind !== 'ip');
+  const results = await Promise.all(domains.map((name) => checkCaa(ctx.dns(), name.name, { identities, wildcard: name.kind === 'wildcard' })));
+  for (const [i, result] of results.entries()) {
+    const name = domains[i] as BoundName;
     if (!result.allowed) {
+      const wildcard = name.kind === 'wildcard';
       return `CAA check for ${name.display} refused issuance: ${result.reason} To issue, add a CAA record "0 ${wildcard ? 'issuewild' : 'issue'} \\"${identities[0]}\\"" at ${result.relevantAt ?? name.name.replace(/^\*\./, '')} (or remove the records that forbid it), then resubmit.`;
     }
   }

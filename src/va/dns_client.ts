@@ -62,9 +62,9 @@ export function createDnsClient(options: DnsClientOptions): DnsClient {
     txt: (name) => lookup(name, (r) => r.resolveTxt(name)),
     caa: (name) => lookup(name, async (r) => (await r.resolveCaa(name)).map(toCaaRecord)),
     async addresses(name) {
-      const v4 = await lookup(name, (r) => r.resolve4(name));
+      // Both asked at once; the answers are combined as if asked in turn.
+      const [v4, v6] = await Promise.all([lookup(name, (r) => r.resolve4(name)), lookup(name, (r) => r.resolve6(name))]);
       if (!v4.ok) return v4;
-      const v6 = await lookup(name, (r) => r.resolve6(name));
       if (!v6.ok) return v4.records.length > 0 ? v4 : v6;
       return { ok: true, records: [...v4.records, ...v6.records] };
     },
