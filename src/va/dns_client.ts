@@ -46,11 +46,12 @@ export function createDnsClient(options: DnsClientOptions): DnsClient {
   const servers = [...options.servers];
   checkServers(servers);
 
-  // A fresh Resolver per lookup: c-ares keeps a per-resolver answer cache, and
-  // a re-check after the customer fixed a record must see the new data.
+  // One resolver for the client's life: Node builds c-ares without its answer
+  // cache, so a re-check after the customer fixed a record sees the new data
+  // (va_dns_http.test.ts checks that with a one-hour TTL).
+  const resolver = new dns.Resolver({ timeout, tries });
+  if (servers.length > 0) resolver.setServers(servers);
   async function lookup<T>(name: string, query: (resolver: dns.Resolver) => Promise<T[]>): Promise<DnsAnswer<T>> {
-    const resolver = new dns.Resolver({ timeout, tries });
-    if (servers.length > 0) resolver.setServers(servers);
     try {
       return { ok: true, records: await query(resolver) };
     } catch (error) {

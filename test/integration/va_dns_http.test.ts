@@ -70,10 +70,14 @@ test('domain validation and CAA against a real bind9 and nginx', async (t) => {
     assert.equal(result.reason, 'NO_RECORD');
   });
 
-  await t.test('DNS TXT: a re-check sees records added and removed a moment ago', async () => {
+  await t.test('DNS TXT: a re-check sees records added, changed and removed a moment ago, whatever their TTL', async () => {
     const record = { name: '_dnsauth.fresh.example.com', value: 'tok-fresh' };
     assert.equal((await checkDnsTxt(dns, clock, record)).reason, 'NXDOMAIN');
-    await bind.addRecord(record.name, 'TXT', record.value);
+    // An hour's TTL: an answer cache anywhere between the check and bind9 would serve the old data.
+    await bind.addRecord(record.name, 'TXT', 'tok-typo', 3600);
+    assert.equal((await checkDnsTxt(dns, clock, record)).reason, 'WRONG_VALUE');
+    await bind.removeRecords(record.name, 'TXT');
+    await bind.addRecord(record.name, 'TXT', record.value, 3600);
     assert.equal((await checkDnsTxt(dns, clock, record)).ok, true);
     await bind.removeRecords(record.name, 'TXT');
     assert.equal((await checkDnsTxt(dns, clock, record)).reason, 'NXDOMAIN');
