@@ -1,13 +1,13 @@
 import { createPrivateKey, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { AsnParser, AsnSerializer } from '@peculiar/asn1-schema';
-import { Attributes, CertificationRequest, CertificationRequestInfo } from '@peculiar/asn1-csr';
+import { Attributes, CertificationRequestInfo } from '@peculiar/asn1-csr';
 import { ExtensionRequest, id_pkcs9_at_extensionRequest } from '@peculiar/asn1-pkcs9';
 import { Attribute, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { CertdeskError } from '../errors.js';
-import { children, readTlv } from './der.js';
-import { EXTENSION, readSubjectAltName, subjectAltNameExtension } from './extensions.js';
+import { children, oidText, readTlv, TAG, type Tlv } from './der.js';
+import { EXTENSION, readSubjectAltNameValue, subjectAltNameExtension } from './extensions.js';
 import { checkKeyPolicy } from './keys.js';
-import { ATTRIBUTE, MAX_COMMON_NAME_LENGTH, buildName, canonicalIp, nameAttributes } from './names.js';
+import { ATTRIBUTE, MAX_COMMON_NAME_LENGTH, buildName, canonicalIp } from './names.js';
 import { splitPemBlocks, toPem } from './pem.js';
 import { describeSignatureOid, signEnvelope, signatureAlgorithmForKey, type SignatureAlgorithmInfo } from './signing.js';
 
@@ -41,19 +41,84 @@ function csrDer(pem: string): Buffer {
   return (blocks[0] as { der: Buffer }).der;
 }
 
+const TAG_BOOLEAN = 0x01;
+const TAG_OID = 0x06;
+const TAG_SET = 0x31;
+/** attributes [0] IMPLICIT SET OF Attribute. */
+const TAG_ATTRIBUTES = 0xa0;
+
+/** The value of a subject attribute as text: the DirectoryString and IA5String forms, else its hex. */
+function attributeText(tag: number, content: Uint8Array): string {
+  const bytes = Buffer.from(content);
+  switch (tag) {
+    case 0x0c:
+      return bytes.toString('utf8');
+    case 0x13:
+    case 0x16:
+    case 0x14:
+      return bytes.toString('latin1');
+    case 0x1e:
+      if (bytes.length % 2 !== 0) throw new RangeError('odd-length BMPString');
+      return Buffer.from(bytes).swap16().toString('utf16le');
+    case 0x1c: {
+      if (bytes.length % 4 !== 0) throw new RangeError('malformed UniversalString');
+      const points: number[] = [];
+      for (let i = 0; i < bytes.length; i += 4) points.push(bytes.readUInt32BE(i));
+      return String.fromCodePoint(...points);
+    }
+    default:
+      return bytes.toString('hex');
+  }
+}
+
+/** A TLV inside `parent` at `index` with the `tag` expected there. */
+function child(der: Uint8Array, parent: Tlv, tag: number, index = 0): Tlv {
+  const item = children(der, parent)[index];
+  if (!item || item.tag !== tag) throw new RangeError(`expected tag ${tag} at ${index}`);
+  return item;
+}
+
+const contentOf = (der: Uint8Array, item: Tlv): Uint8Array => der.subarray(item.contentStart, item.end);
+
+/** The subject's common names: walks Name → RDN → AttributeTypeAndValue. */
+function subjectCommonNames(der: Uint8Array, subject: Tlv): string[] {
+  const names: string[] = [];
+  for (const rdn of children(der, subject)) {
+    if (rdn.tag !== TAG_SET) throw new RangeError('RDN is not a SET');
+    for (const pair of children(der, rdn)) {
+      if (pair.tag !== TAG.sequence) throw new RangeError('AttributeTypeAndValue is not a SEQUENCE');
+      const [type, value] = children(der, pair);
+      if (!type || type.tag !== TAG_OID || !value) throw new RangeError('malformed AttributeTypeAndValue');
+      if (oidText(contentOf(der, type)) === ATTRIBUTE.commonName) names.push(attributeText(value.tag, contentOf(der, value)));
+    }
+  }
+  return names;
+}
+
 /** Names requested through the PKCS#9 extensionRequest attribute's subjectAltName. */
-function requestedAltNames(attributes: Attributes): { dnsNames: string[]; ipAddresses: string[] } {
+function requestedAltNames(der: Uint8Array, attributes: Tlv | undefined): { dnsNames: string[]; ipAddresses: string[] } {
   const dnsNames: string[] = [];
   const ipAddresses: string[] = [];
-  for (const attribute of attributes.filter((a) => a.type === id_pkcs9_at_extensionRequest)) {
-    for (const value of attribute.values) {
-      const san = AsnParser.parse(value, ExtensionRequest).find((ext) => ext.extnID === EXTENSION.subjectAltName);
-      if (!san) continue;
-      const names = readSubjectAltName(san);
-      dnsNames.push(...names.dnsNames);
-      for (const ip of names.ipAddresses) {
-        if (!ip) throw csrInvalid("The CSR's subjectAltName holds an IP address that is neither IPv4 nor IPv6.");
-        ipAddresses.push(ip);
+  for (const attribute of attributes ? children(der, attributes) : []) {
+    if (attribute.tag !== TAG.sequence) throw new RangeError('Attribute is not a SEQUENCE');
+    const type = child(der, attribute, TAG_OID, 0);
+    const values = child(der, attribute, TAG_SET, 1);
+    if (oidText(contentOf(der, type)) !== id_pkcs9_at_extensionRequest) continue;
+    for (const extensions of children(der, values)) {
+      if (extensions.tag !== TAG.sequence) throw new RangeError('Extensions is not a SEQUENCE');
+      for (const extension of children(der, extensions)) {
+        const parts = children(der, extension);
+        const id = parts[0];
+        const value = parts[parts.length - 1];
+        const criticalOk = parts.length === 2 || (parts.length === 3 && parts[1]?.tag === TAG_BOOLEAN);
+        if (extension.tag !== TAG.sequence || !id || id.tag !== TAG_OID || !value || value.tag !== TAG.octetString || !criticalOk) throw new RangeError('malformed Extension');
+        if (oidText(contentOf(der, id)) !== EXTENSION.subjectAltName) continue;
+        const names = readSubjectAltNameValue(contentOf(der, value));
+        dnsNames.push(...names.dnsNames);
+        for (const ip of names.ipAddresses) {
+          if (!ip) throw csrInvalid("The CSR's subjectAltName holds an IP address that is neither IPv4 nor IPv6.");
+          ipAddresses.push(ip);
+        }
       }
     }
   }
@@ -64,20 +129,41 @@ export function parseCsr(pem: string): ParsedCsr {
   return parse(pem).csr;
 }
 
+/**
+ * Walks the PKCS#10 DER directly (SEQUENCE { info, signatureAlgorithm,
+ * signature }): a CSR is checked on every pasted application and ACME
+ * finalize, and the schema parser cost more than the signature check.
+ */
 function parse(pem: string): { csr: ParsedCsr; algorithm: SignatureAlgorithmInfo } {
   const der = csrDer(pem);
-  let request: CertificationRequest;
   let infoDer: Buffer;
   let spkiDer: Buffer;
+  let subject: Tlv;
+  let attributes: Tlv | undefined;
+  let algorithmOid: string;
+  let signature: Uint8Array;
   try {
     const outer = readTlv(der, 0);
-    if (outer.end !== der.length) throw new RangeError('trailing bytes');
-    const info = children(der, outer)[0];
-    const spki = info && children(der, info)[2];
-    if (!info || !spki) throw new RangeError('truncated CertificationRequestInfo');
+    if (outer.tag !== TAG.sequence || outer.end !== der.length) throw new RangeError('not one SEQUENCE');
+    const parts = children(der, outer);
+    const [info, algorithmId, signatureBits] = parts;
+    if (parts.length !== 3 || !info || info.tag !== TAG.sequence || !algorithmId || algorithmId.tag !== TAG.sequence || !signatureBits || signatureBits.tag !== TAG.bitString) {
+      throw new RangeError('not a CertificationRequest');
+    }
+    const fields = children(der, info);
+    const [version, name, spki, attributeSet] = fields;
+    if (!version || version.tag !== TAG.integer || !name || name.tag !== TAG.sequence || !spki || spki.tag !== TAG.sequence || fields.length > 4) {
+      throw new RangeError('not a CertificationRequestInfo');
+    }
+    if (attributeSet && attributeSet.tag !== TAG_ATTRIBUTES) throw new RangeError('attributes are not [0]');
+    algorithmOid = oidText(contentOf(der, child(der, algorithmId, TAG_OID)));
+    const bits = contentOf(der, signatureBits);
+    if (bits[0] !== 0) throw new RangeError('signature BIT STRING with unused bits');
+    signature = bits.subarray(1);
     infoDer = der.subarray(info.start, info.end);
     spkiDer = der.subarray(spki.start, spki.end);
-    request = AsnParser.parse(der, CertificationRequest);
+    subject = name;
+    attributes = attributeSet;
   } catch {
     throw csrInvalid('The CSR is not a valid PKCS#10 structure.');
   }
@@ -87,23 +173,22 @@ function parse(pem: string): { csr: ParsedCsr; algorithm: SignatureAlgorithmInfo
   } catch {
     throw csrInvalid("The CSR's public key cannot be read.");
   }
-  const info = request.certificationRequestInfo;
   let commonNames: string[];
   let altNames: { dnsNames: string[]; ipAddresses: string[] };
   try {
-    commonNames = nameAttributes(info.subject).filter((a) => a.type === ATTRIBUTE.commonName).map((a) => a.value);
-    altNames = requestedAltNames(info.attributes);
+    commonNames = subjectCommonNames(der, subject);
+    altNames = requestedAltNames(der, attributes);
   } catch (err) {
     if (err instanceof CertdeskError) throw err;
     throw csrInvalid("The CSR's subject or requested extensions cannot be decoded.");
   }
   if (commonNames.length > 1) throw csrInvalid(`The CSR's subject has ${commonNames.length} common names (CN); use one.`);
 
-  const algorithm = describeSignatureOid(request.signatureAlgorithm.algorithm);
+  const algorithm = describeSignatureOid(algorithmOid);
   let signatureValid = false;
   if (algorithm.hash !== undefined) {
     try {
-      signatureValid = verify(algorithm.hash, infoDer, publicKey, new Uint8Array(request.signature));
+      signatureValid = verify(algorithm.hash, infoDer, publicKey, signature);
     } catch {
       signatureValid = false;
     }

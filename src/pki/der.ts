@@ -158,6 +158,23 @@ export function oidDer(oid: string): Buffer {
   return der;
 }
 
+/** The dotted text of an OBJECT IDENTIFIER's content octets; throws RangeError when they are malformed. */
+export function oidText(content: Uint8Array): string {
+  if (content.length === 0 || ((content[content.length - 1] as number) & 0x80) !== 0) throw new RangeError('malformed OBJECT IDENTIFIER');
+  const arcs: number[] = [];
+  let value = 0;
+  for (const byte of content) {
+    value = value * 128 + (byte & 0x7f);
+    if (value > Number.MAX_SAFE_INTEGER / 128) throw new RangeError('OBJECT IDENTIFIER arc too large');
+    if ((byte & 0x80) === 0) {
+      if (arcs.length === 0) arcs.push(value < 80 ? Math.floor(value / 40) : 2, value < 80 ? value % 40 : value - 80);
+      else arcs.push(value);
+      value = 0;
+    }
+  }
+  return arcs.join('.');
+}
+
 const two = (n: number): string => String(n).padStart(2, '0');
 
 /** UTCTime (YYMMDDHHMMSSZ) or GeneralizedTime (YYYYMMDDHHMMSSZ) of a whole-second instant. */
