@@ -6,7 +6,7 @@ import { Attribute, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { CertdeskError } from '../errors.js';
 import { children, oidText, readTlv, TAG, type Tlv } from './der.js';
 import { EXTENSION, readSubjectAltNameValue, subjectAltNameExtension } from './extensions.js';
-import { checkKeyPolicy } from './keys.js';
+import { checkSpkiPolicy } from './keys.js';
 import { ATTRIBUTE, MAX_COMMON_NAME_LENGTH, buildName, canonicalIp } from './names.js';
 import { splitPemBlocks, toPem } from './pem.js';
 import { describeSignatureOid, signEnvelope, signatureAlgorithmForKey, type SignatureAlgorithmInfo } from './signing.js';
@@ -236,7 +236,8 @@ export function checkCsr(pem: string, expectedNames: string[]): ParsedCsr {
       field: 'csr.pem',
     });
   }
-  checkKeyPolicy(csr.publicKey);
+  // The SPKI parsed as a key in parse(), so its facts can be read without exporting the key again.
+  checkSpkiPolicy(csr.spkiDer);
 
   const inCsr = new Set([...(csr.commonName === undefined ? [] : [csr.commonName]), ...csr.dnsNames, ...csr.ipAddresses].map(normalizeName));
   const expected = new Set(expectedNames.map(normalizeName));

@@ -1,8 +1,7 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { AsnParser } from '@peculiar/asn1-schema';
-import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import type { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { CertdeskError } from '../errors.js';
-import { children, readTlv } from './der.js';
+import { children, oidText, readTlv, TAG } from './der.js';
 
 export type KeyAlgorithm = 'ecdsa-p256' | 'ecdsa-p384' | 'rsa-2048' | 'rsa-3072' | 'rsa-4096';
 
@@ -65,10 +64,10 @@ export function spkiFacts(spki: SubjectPublicKeyInfo): KeyFacts {
 }
 
 /** The facts of a key given its AlgorithmIdentifier and the bits of its subjectPublicKey; throws RangeError for a malformed RSA key. */
-export function keyFacts({ algorithm, parameters }: { algorithm: string; parameters?: ArrayBuffer | null }, publicKey: Uint8Array): KeyFacts {
+export function keyFacts({ algorithm, parameters }: { algorithm: string; parameters?: ArrayBuffer | Uint8Array | null }, publicKey: Uint8Array): KeyFacts {
   if (algorithm === RSA_KEY_OID) return rsaFacts(publicKey);
   if (algorithm === EC_OID) {
-    const curve = parameters ? CURVES[Buffer.from(parameters).toString('hex')] : undefined;
+    const curve = parameters ? CURVES[Buffer.from(parameters instanceof Uint8Array ? parameters : new Uint8Array(parameters)).toString('hex')] : undefined;
     if (!curve) return { type: 'ec', bits: 0, label: 'ECDSA on an unsupported curve' };
     const facts: KeyFacts = { type: 'ec', bits: curve.bits, label: `ECDSA ${curve.name}` };
     if (curve.accepted) facts.curve = curve.accepted;
@@ -77,10 +76,20 @@ export function keyFacts({ algorithm, parameters }: { algorithm: string; paramet
   return { type: 'other', bits: 0, label: OTHER_KEY_TYPES[algorithm] ?? `key type ${algorithm}` };
 }
 
+/** The facts of a SubjectPublicKeyInfo read straight from its DER; throws RangeError when the bytes are not one. */
+export function spkiDerFacts(spkiDer: Uint8Array): KeyFacts {
+  const outer = readTlv(spkiDer, 0);
+  const [algorithmId, bits] = children(spkiDer, outer);
+  if (outer.tag !== TAG.sequence || !algorithmId || algorithmId.tag !== TAG.sequence || !bits || bits.tag !== TAG.bitString) throw new RangeError('not a SubjectPublicKeyInfo');
+  const [oid, parameters] = children(spkiDer, algorithmId);
+  if (!oid || oid.tag !== 0x06) throw new RangeError('AlgorithmIdentifier without an OID');
+  const algorithm = oidText(spkiDer.subarray(oid.contentStart, oid.end));
+  return keyFacts({ algorithm, parameters: parameters ? spkiDer.subarray(parameters.start, parameters.end) : null }, spkiDer.subarray(bits.contentStart + 1, bits.end));
+}
+
 function keyObjectFacts(key: KeyObject): KeyFacts {
   const publicKey = key.type === 'private' ? createPublicKey(key) : key;
-  const spkiDer = publicKey.export({ type: 'spki', format: 'der' });
-  return spkiFacts(AsnParser.parse(spkiDer, SubjectPublicKeyInfo));
+  return spkiDerFacts(publicKey.export({ type: 'spki', format: 'der' }));
 }
 
 const ACCEPTED_KEYS =
@@ -116,7 +125,16 @@ export function describePublicKey(key: KeyObject): { type: 'ec' | 'rsa'; bits: n
 
 /** Throws CSR_WEAK_KEY / CSR_KEY_UNSUPPORTED (field csr.pem) for keys the CA/B Forum rules refuse. */
 export function checkKeyPolicy(key: KeyObject): void {
-  const finding = keyPolicyProblem(keyObjectFacts(key));
+  checkKeyFactsPolicy(keyObjectFacts(key));
+}
+
+/** checkKeyPolicy for a key given as SubjectPublicKeyInfo DER that node already accepted as a key. */
+export function checkSpkiPolicy(spkiDer: Uint8Array): void {
+  checkKeyFactsPolicy(spkiDerFacts(spkiDer));
+}
+
+function checkKeyFactsPolicy(facts: KeyFacts): void {
+  const finding = keyPolicyProblem(facts);
   if (finding) {
     const problem = finding.problem.charAt(0).toUpperCase() + finding.problem.slice(1);
     throw new CertdeskError(finding.code, `${problem}. ${ACCEPTED_KEYS}`, { status: 400, field: 'csr.pem' });
