@@ -11,7 +11,7 @@ import { contact } from '../test/support/flows.js';
 import { createCsr } from '../src/pki/csr.js';
 import { generateKeyPair } from '../src/pki/keys.js';
 import { fmt, row, type Row } from './report.js';
-import { pool, Samples, serverNodeArgs } from './stats.js';
+import { cpuSeconds, pool, Samples, serverNodeArgs } from './stats.js';
 
 export interface DvRestOptions {
   /** Certificates issued at each concurrency. */
@@ -29,15 +29,35 @@ interface Pending {
   txt?: { name: string; value: string };
 }
 
-/** Issues `items` with `concurrency` requests in flight; returns the seconds certdesk worked (publishing the TXT records excluded). */
-async function issueAll(admin: ApiClient, subscriber: ApiClient, dns: Bind9Server, items: Pending[], concurrency: number, samples: Samples): Promise<number> {
+interface Worked {
+  /** Seconds certdesk worked (publishing the TXT records excluded). */
+  seconds: number;
+  /** CPU seconds the server and this process (the driver) used in those seconds. */
+  serverCpu: number;
+  driverCpu: number;
+}
+
+/** Issues `items` with `concurrency` requests in flight on the server process `serverPid`. */
+async function issueAll(admin: ApiClient, subscriber: ApiClient, serverPid: number, dns: Bind9Server, items: Pending[], concurrency: number, samples: Samples): Promise<Worked> {
   // Waves: everything before verify, one DNS update for the wave, then verify and download.
   const waveSize = Math.max(concurrency * 4, 64);
   let busyMs = 0;
+  let serverCpu = 0;
+  let driverCpu = 0;
+  // CPU is counted over the same windows as time, so the DNS updates between them are left out of both.
+  const window = async (work: () => Promise<void>) => {
+    const t = performance.now();
+    const server = await cpuSeconds(serverPid);
+    const driver = process.cpuUsage();
+    await work();
+    const used = process.cpuUsage(driver);
+    driverCpu += (used.user + used.system) / 1e6;
+    serverCpu += (await cpuSeconds(serverPid)) - server;
+    busyMs += performance.now() - t;
+  };
   for (let start = 0; start < items.length; start += waveSize) {
     const wave = items.slice(start, start + waveSize);
-    let t = performance.now();
-    await pool(wave, concurrency, async (item) => {
+    await window(() => pool(wave, concurrency, async (item) => {
       const created = await samples.time('create', () => admin.post('/api/v1/instances', { owner: 'bench@example.com', product: 'dv', domainType: 'single' }));
       assert.equal(created.status, 201, JSON.stringify(created.body));
       item.id = created.body.id as string;
@@ -46,11 +66,9 @@ async function issueAll(admin: ApiClient, subscriber: ApiClient, dns: Bind9Serve
       const submitted = await samples.time('submit', () => subscriber.post(`/api/v1/instances/${item.id}/submit`));
       assert.equal(submitted.status, 200, JSON.stringify(submitted.body));
       item.txt = submitted.body.validation[0].dns as { name: string; value: string };
-    });
-    busyMs += performance.now() - t;
+    }));
     await dns.addRecords(wave.map((item) => ({ name: item.txt?.name ?? '', type: 'TXT' as const, value: item.txt?.value ?? '' })));
-    t = performance.now();
-    await pool(wave, concurrency, async (item) => {
+    await window(() => pool(wave, concurrency, async (item) => {
       const verified = await samples.time('verify', () => subscriber.post(`/api/v1/instances/${item.id}/verify`));
       // The background schedule may re-check the published record and issue first; then "verify" is refused as such.
       const issuedBySchedule = verified.status === 409 && verified.body?.error?.details?.status === 'issued';
@@ -58,10 +76,9 @@ async function issueAll(admin: ApiClient, subscriber: ApiClient, dns: Bind9Serve
       const zip = await samples.time('download', () => subscriber.call('GET', `/api/v1/instances/${item.id}/download?server=nginx`));
       assert.equal(zip.status, 200);
       assert.equal(zip.headers.get('content-type'), 'application/zip');
-    });
-    busyMs += performance.now() - t;
+    }));
   }
-  return busyMs / 1000;
+  return { seconds: busyMs / 1000, serverCpu, driverCpu };
 }
 
 function makeRequests(prefix: string, count: number): Pending[] {
@@ -83,11 +100,11 @@ export async function dvRestScenario(options: DvRestOptions): Promise<Row[]> {
         const admin = await service.user('ops@example.com', 'admin');
         const subscriber = await service.user('bench@example.com', 'subscriber');
         // A short warm-up so the first level does not pay for JIT compilation.
-        await issueAll(admin, subscriber, dns, makeRequests(`${backend}-warm`, 8), 4, new Samples());
+        await issueAll(admin, subscriber, service.pid, dns, makeRequests(`${backend}-warm`, 8), 4, new Samples());
         for (const [c, count] of Object.entries(options.certificates).map(([c, n]) => [Number(c), n] as const)) {
           const samples = new Samples();
-          const seconds = await issueAll(admin, subscriber, dns, makeRequests(`${backend}-c${c}`, count), c, samples);
-          const rate = count / seconds;
+          const worked = await issueAll(admin, subscriber, service.pid, dns, makeRequests(`${backend}-c${c}`, count), c, samples);
+          const rate = count / worked.seconds;
           rates.set(`${backend}:${c}`, rate);
           const label = backend === 'sqlite' ? 'SQLite' : 'PostgreSQL';
           rows.push(
@@ -100,6 +117,9 @@ export async function dvRestScenario(options: DvRestOptions): Promise<Row[]> {
             }),
             row('2 DV over REST', `${label}, concurrency ${c}: p50 / p99 ms per step`, {
               value: STEPS.map((s) => `${s} ${fmt(samples.percentile(s, 50), 1)} / ${fmt(samples.percentile(s, 99), 1)}`).join(' · '),
+            }),
+            row('2 DV over REST', `${label}, concurrency ${c}: CPU ms per certificate (server, driver)`, {
+              value: `${fmt((worked.serverCpu * 1000) / count, 1)} · ${fmt((worked.driverCpu * 1000) / count, 1)}`,
             }),
           );
         }
