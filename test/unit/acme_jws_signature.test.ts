@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { FlattenedSign } from 'jose';
 import { checkJwsSignature } from '../../src/api/acme/jws_signature.js';
 import { checkProtectedHeader } from '../../src/api/acme/jws_rules.js';
-import { toProblem } from '../../src/api/acme/problems.js';
+import { problemTypeOf } from '../support/acme_problem.js';
 
 const url = 'https://ca.example/acme/new-order';
 const keys = {
@@ -21,22 +21,13 @@ async function signed(alg: keyof typeof keys, payload: string): Promise<{ protec
   return { protected: jws.protected ?? '', payload: jws.payload, signature: jws.signature };
 }
 
-const problemOf = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    return toProblem(err).body.type.replace('urn:ietf:params:acme:error:', '');
-  }
-  return 'accepted';
-};
-
 describe('ACME JWS signature check', () => {
   for (const alg of Object.keys(keys) as (keyof typeof keys)[]) {
     test(`${alg}: a request signed by the key verifies, also a POST-as-GET and on the second (cached) use`, async () => {
       const jwk = jwkText(keys[alg].publicKey);
       for (const payload of ['{"identifiers":[]}', '', '{"identifiers":[]}']) {
         const jws = await signed(alg, payload);
-        assert.equal(problemOf(() => checkJwsSignature(jws, jwk, alg)), 'accepted');
+        assert.equal(problemTypeOf(() => checkJwsSignature(jws, jwk, alg)), 'accepted');
       }
     });
   }
@@ -44,13 +35,13 @@ describe('ACME JWS signature check', () => {
   test('a changed payload, another key, another algorithm or a non-base64url part is malformed', async () => {
     const good = await signed('ES256', '{"a":1}');
     const jwk = jwkText(keys.ES256.publicKey);
-    assert.equal(problemOf(() => checkJwsSignature(good, jwk, 'ES256')), 'accepted');
-    assert.equal(problemOf(() => checkJwsSignature({ ...good, payload: Buffer.from('{"a":2}').toString('base64url') }, jwk, 'ES256')), 'malformed');
-    assert.equal(problemOf(() => checkJwsSignature(good, jwkText(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey), 'ES256')), 'malformed');
+    assert.equal(problemTypeOf(() => checkJwsSignature(good, jwk, 'ES256')), 'accepted');
+    assert.equal(problemTypeOf(() => checkJwsSignature({ ...good, payload: Buffer.from('{"a":2}').toString('base64url') }, jwk, 'ES256')), 'malformed');
+    assert.equal(problemTypeOf(() => checkJwsSignature(good, jwkText(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey), 'ES256')), 'malformed');
     // The header says ES384 but the key is P-256: the key must suit the algorithm.
-    assert.equal(problemOf(() => checkJwsSignature(good, jwk, 'ES384')), 'malformed');
-    assert.equal(problemOf(() => checkJwsSignature({ ...good, signature: `${good.signature}!` }, jwk, 'ES256')), 'malformed');
-    assert.equal(problemOf(() => checkJwsSignature(good, '{"kty":"EC","crv":"P-256","x":"AAAA","y":"AAAA"}', 'ES256')), 'malformed');
+    assert.equal(problemTypeOf(() => checkJwsSignature(good, jwk, 'ES384')), 'malformed');
+    assert.equal(problemTypeOf(() => checkJwsSignature({ ...good, signature: `${good.signature}!` }, jwk, 'ES256')), 'malformed');
+    assert.equal(problemTypeOf(() => checkJwsSignature(good, '{"kty":"EC","crv":"P-256","x":"AAAA","y":"AAAA"}', 'ES256')), 'malformed');
   });
 
   test('RSA keys under 2048 bits are refused for RS256', async () => {
@@ -59,10 +50,10 @@ describe('ACME JWS signature check', () => {
     const protectedPart = Buffer.from(JSON.stringify({ alg: 'RS256', nonce: 'n1', url })).toString('base64url');
     const payload = Buffer.from('{}').toString('base64url');
     const signature = sign('sha256', Buffer.from(`${protectedPart}.${payload}`), small.privateKey).toString('base64url');
-    assert.equal(problemOf(() => checkJwsSignature({ protected: protectedPart, payload, signature }, jwkText(small.publicKey), 'RS256')), 'malformed');
+    assert.equal(problemTypeOf(() => checkJwsSignature({ protected: protectedPart, payload, signature }, jwkText(small.publicKey), 'RS256')), 'malformed');
   });
 
   test('a protected header with crit is refused', () => {
-    assert.equal(problemOf(() => checkProtectedHeader({ alg: 'ES256', nonce: 'n1', url, kid: 'https://ca.example/acme/acct/a1', crit: ['b64'], b64: false }, { url, keys: 'kid' })), 'malformed');
+    assert.equal(problemTypeOf(() => checkProtectedHeader({ alg: 'ES256', nonce: 'n1', url, kid: 'https://ca.example/acme/acct/a1', crit: ['b64'], b64: false }, { url, keys: 'kid' })), 'malformed');
   });
 });

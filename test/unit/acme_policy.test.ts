@@ -2,25 +2,16 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { exportJWK, generateKeyPair } from 'jose';
-import { toProblem } from '../../src/api/acme/problems.js';
 import { authorizationExpiry, challengeTypesFor, isReusable } from '../../src/ra/acme/authorizations.js';
 import { verifyExternalAccountBinding } from '../../src/ra/acme/eab.js';
 import { fits } from '../../src/ra/acme/orders.js';
 import { retryAfterSeconds } from '../../src/ra/acme/rate_limits.js';
 import { certificateIdOf, suggestedWindow } from '../../src/ra/acme/renewal_info.js';
 import { quotaFor, type BoundName } from '../../src/ra/names.js';
+import { problemTypeOfAsync } from '../support/acme_problem.js';
 
 const DAY = 86400_000;
 const newAccountUrl = 'https://ca.example/acme/new-account';
-
-async function problemType(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'accepted';
-  } catch (err) {
-    return toProblem(err).body.type.replace('urn:ietf:params:acme:error:', '');
-  }
-}
 
 describe('External Account Binding', async () => {
   const { publicKey } = await generateKeyPair('ES256');
@@ -38,16 +29,16 @@ describe('External Account Binding', async () => {
     assert.equal(await verifyExternalAccountBinding(eab(header), jwk, newAccountUrl, lookup), 'kid-1');
   });
   test('a wrong MAC, an unknown kid, a wrong url or another key are unauthorized', async () => {
-    assert.equal(await problemType(verifyExternalAccountBinding(eab(header, jwk, Buffer.alloc(32, 6)), jwk, newAccountUrl, lookup)), 'unauthorized');
-    assert.equal(await problemType(verifyExternalAccountBinding(eab({ ...header, kid: 'kid-2' }), jwk, newAccountUrl, lookup)), 'unauthorized');
-    assert.equal(await problemType(verifyExternalAccountBinding(eab({ ...header, url: 'https://ca.example/acme/new-order' }), jwk, newAccountUrl, lookup)), 'unauthorized');
+    assert.equal(await problemTypeOfAsync(verifyExternalAccountBinding(eab(header, jwk, Buffer.alloc(32, 6)), jwk, newAccountUrl, lookup)), 'unauthorized');
+    assert.equal(await problemTypeOfAsync(verifyExternalAccountBinding(eab({ ...header, kid: 'kid-2' }), jwk, newAccountUrl, lookup)), 'unauthorized');
+    assert.equal(await problemTypeOfAsync(verifyExternalAccountBinding(eab({ ...header, url: 'https://ca.example/acme/new-order' }), jwk, newAccountUrl, lookup)), 'unauthorized');
     const other = await exportJWK((await generateKeyPair('ES256')).publicKey);
-    assert.equal(await problemType(verifyExternalAccountBinding(eab(header, other), jwk, newAccountUrl, lookup)), 'unauthorized');
+    assert.equal(await problemTypeOfAsync(verifyExternalAccountBinding(eab(header, other), jwk, newAccountUrl, lookup)), 'unauthorized');
   });
   test('a non-MAC algorithm, a nonce or a broken object are malformed', async () => {
-    assert.equal(await problemType(verifyExternalAccountBinding(eab({ ...header, alg: 'ES256' }), jwk, newAccountUrl, lookup)), 'malformed');
-    assert.equal(await problemType(verifyExternalAccountBinding(eab({ ...header, nonce: 'x' }), jwk, newAccountUrl, lookup)), 'malformed');
-    assert.equal(await problemType(verifyExternalAccountBinding({ protected: 'x' }, jwk, newAccountUrl, lookup)), 'malformed');
+    assert.equal(await problemTypeOfAsync(verifyExternalAccountBinding(eab({ ...header, alg: 'ES256' }), jwk, newAccountUrl, lookup)), 'malformed');
+    assert.equal(await problemTypeOfAsync(verifyExternalAccountBinding(eab({ ...header, nonce: 'x' }), jwk, newAccountUrl, lookup)), 'malformed');
+    assert.equal(await problemTypeOfAsync(verifyExternalAccountBinding({ protected: 'x' }, jwk, newAccountUrl, lookup)), 'malformed');
   });
 });
 
