@@ -367,10 +367,27 @@ function postgresReadPaths(): string[] {
   ];
 }
 
+/**
+ * ACME Renewal Information (RFC 9773 §5): an order may name the certificate
+ * it replaces. `replaces` keeps the certID the client sent (echoed in the
+ * order); `replaces_certificate_id` the certificate it named, so a second
+ * order for the same certificate is found whatever spelling of the serial
+ * its certID used.
+ */
+function acmeReplaces(): Migration {
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('acme_orders').addColumn('replaces', 'text').execute();
+      await db.schema.alterTable('acme_orders').addColumn('replaces_certificate_id', 'text').execute();
+      await db.schema.createIndex('acme_orders_replaces').on('acme_orders').column('replaces_certificate_id').execute();
+    },
+  };
+}
+
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_acme': acme(), '0003_read_paths': readPaths(dialect) };
+      return { '0001_initial': initial(dialect), '0002_acme': acme(), '0003_read_paths': readPaths(dialect), '0004_acme_replaces': acmeReplaces() };
     },
   };
 }

@@ -224,6 +224,9 @@ export interface AcmeOrderTable {
   /** JSON problem document | null */
   error: string | null;
   certificate_id: string | null;
+  /** ARI certID of the certificate this order replaces, as the client sent it. */
+  replaces: string | null;
+  replaces_certificate_id: string | null;
   created_at: string;
 }
 

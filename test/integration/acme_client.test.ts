@@ -61,7 +61,7 @@ for (const backend of await backends()) {
       assert.match(head.headers.get('link') ?? '', /rel="index"/);
     });
 
-    test('acme-client orders over http-01 with EAB; the order is an application that ends issued', async (t) => {
+    test('acme-client orders over http-01 with EAB; the order is an application that ends issued; a renewal order names it in replaces (ARI)', async (t) => {
       if (!requireTool(t, 'openssl')) return;
       await grant(admin, 'alice@example.com', 'dv', 'single');
       const eab = await eabKey(service, 'alice@example.com');
@@ -81,18 +81,51 @@ for (const backend of await backends()) {
       const id = await assertIssuedInstance(alice, 'www.example.com');
       assert.equal((await alice.get(`/api/v1/instances/${id}`)).body.status, 'issued');
 
-      const info = await acmeRenewalInfo(pem);
+      const certId = await ariCertId(pem);
+      const info = await acmeRenewalInfo(certId);
       assert.ok(new Date(info.suggestedWindow.start) < new Date(info.suggestedWindow.end));
       assert.ok(new Date(info.suggestedWindow.start) > new Date(), 'a fresh certificate is not due for renewal yet');
+
+      // A renewal order names the certificate it replaces (RFC 9773 §5); one order per certificate.
+      await grant(admin, 'alice@example.com', 'dv', 'single');
+      const renewer = await RawAcmeClient.create(directoryUrl);
+      await renewer.register(await eabKey(service, 'alice@example.com'));
+      const renewal = await renewer.post(renewer.directory.newOrder, { identifiers: [{ type: 'dns', value: 'www.example.com' }], replaces: certId });
+      assert.equal(renewal.status, 201, JSON.stringify(renewal.body));
+      assert.equal(renewal.body.replaces, certId);
+      const again = await renewer.post(renewer.directory.newOrder, { identifiers: [{ type: 'dns', value: 'www.example.com' }], replaces: certId });
+      assertProblem(again, 'alreadyReplaced', 409);
+      assert.match(again.body.detail, /already being replaced/);
+      // Another spelling of the same serial (a leading zero byte) names the same certificate.
+      const [aki, serial] = certId.split('.') as [string, string];
+      const padded = `${aki}.${Buffer.concat([Buffer.from([0]), Buffer.from(serial, 'base64url')]).toString('base64url')}`;
+      assertProblem(await renewer.post(renewer.directory.newOrder, { identifiers: [{ type: 'dns', value: 'www.example.com' }], replaces: padded }), 'alreadyReplaced', 409);
+      const unknown = `${aki}.${Buffer.from('0badc0ffee', 'hex').toString('base64url')}`;
+      assertProblem(await renewer.post(renewer.directory.newOrder, { identifiers: [{ type: 'dns', value: 'www.example.com' }], replaces: unknown }), 'malformed', 400);
+      assertProblem(await renewer.post(renewer.directory.newOrder, { identifiers: [{ type: 'dns', value: 'www.example.com' }], replaces: 42 }), 'malformed', 400);
+      const unrelated = await renewer.post(renewer.directory.newOrder, { identifiers: [{ type: 'dns', value: 'api.example.com' }], replaces: certId });
+      assertProblem(unrelated, 'malformed', 400);
+      assert.match(unrelated.body.detail, /shares no identifier/);
+      // Another subscriber's account cannot claim alice's certificate: it is "not issued" to it.
+      await service.user('bob@example.com', 'subscriber');
+      await grant(admin, 'bob@example.com', 'dv', 'single');
+      const stranger = await RawAcmeClient.create(directoryUrl);
+      await stranger.register(await eabKey(service, 'bob@example.com'));
+      const foreign = await stranger.post(stranger.directory.newOrder, { identifiers: [{ type: 'dns', value: 'www.example.com' }], replaces: padded });
+      assertProblem(foreign, 'malformed', 400);
+      assert.match(foreign.body.detail, /no certificate/);
     });
 
-    /** GET renewalInfo for a certificate, its certID built from openssl's view of the AKI and serial (RFC 9773 §4.1). */
-    async function acmeRenewalInfo(pem: string): Promise<any> {
+    /** The ARI certID of a certificate, built from openssl's view of its AKI and serial (RFC 9773 §4.1). */
+    async function ariCertId(pem: string): Promise<string> {
       const file = path.join(dir, 'ari.pem');
       writeFileSync(file, pem.split(/(?<=-----END CERTIFICATE-----\n)/)[0] as string);
       const aki = (await run('openssl', ['x509', '-in', file, '-noout', '-ext', 'authorityKeyIdentifier'])).stdout.split('\n')[1]?.trim().replace(/^keyid:/, '').replace(/:/g, '') ?? '';
       const serial = (await run('openssl', ['x509', '-in', file, '-noout', '-serial'])).stdout.trim().replace(/^serial=/, '');
-      const certId = `${Buffer.from(aki, 'hex').toString('base64url')}.${Buffer.from(serial.length % 2 ? `0${serial}` : serial, 'hex').toString('base64url')}`;
+      return `${Buffer.from(aki, 'hex').toString('base64url')}.${Buffer.from(serial.length % 2 ? `0${serial}` : serial, 'hex').toString('base64url')}`;
+    }
+
+    async function acmeRenewalInfo(certId: string): Promise<any> {
       const res = await fetch(`${service.url}/acme/renewal-info/${certId}`);
       assert.equal(res.status, 200, await res.clone().text());
       assert.ok(res.headers.get('retry-after'));

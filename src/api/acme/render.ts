@@ -53,6 +53,7 @@ export function orderJson(urls: AcmeUrls, view: OrderView) {
     authorizations: view.authorizationIds.map((id) => urls.authz(id)),
     finalize: urls.finalize(order.id),
     ...(order.certificate_id ? { certificate: urls.certificate(order.certificate_id) } : {}),
+    ...(order.replaces ? { replaces: order.replaces } : {}),
     ...(order.error ? { error: JSON.parse(order.error) as object } : {}),
   };
 }

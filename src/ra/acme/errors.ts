@@ -7,6 +7,7 @@ import { CertdeskError } from '../../errors.js';
 
 export type AcmeErrorType =
   | 'accountDoesNotExist'
+  | 'alreadyReplaced'
   | 'alreadyRevoked'
   | 'badCSR'
   | 'badNonce'
@@ -32,6 +33,7 @@ export type AcmeErrorType =
 
 const DEFAULT_STATUS: Partial<Record<AcmeErrorType, number>> = {
   unauthorized: 403,
+  alreadyReplaced: 409,
   orderNotReady: 403,
   caa: 403,
   rateLimited: 429,

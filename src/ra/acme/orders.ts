@@ -20,6 +20,7 @@ import { recordEvent } from '../timeline.js';
 import { authorizationFor, type AcmeIdentifier } from './authorizations.js';
 import { acmeError, storedProblem } from './errors.js';
 import { countOrder, enforceOrderLimits } from './rate_limits.js';
+import { certificateByCertId } from './renewal_info.js';
 
 export const ORDER_LIFETIME_DAYS = 7;
 const MAX_IDENTIFIERS = 100;
@@ -151,11 +152,48 @@ async function applyOnInstance(ctx: RaContext, account: AcmeAccountTable, instan
   });
 }
 
+interface Replaced {
+  /** The certID as the client sent it. */
+  certId: string;
+  certificateId: string;
+}
+
+/** RFC 9773 §5: the certificate a renewal order names in `replaces`; it must be the account's subscriber's and share a name with the order. */
+async function replacedCertificate(ctx: RaContext, account: AcmeAccountTable, names: readonly BoundName[], replaces: unknown): Promise<Replaced | null> {
+  if (replaces === undefined) return null;
+  if (typeof replaces !== 'string') throw acmeError('malformed', 'replaces must be the ARI certID (a string) of the certificate this order replaces.');
+  const cert = await certificateByCertId(ctx, replaces, 'replaces');
+  // Another subscriber's certificate is "not found", as on every other path.
+  if (!cert || cert.owner_id !== account.owner_id) throw acmeError('malformed', `This CA issued this account's subscriber no certificate ${replaces} to replace; check the certID (as for renewalInfo).`);
+  const certNames = new Set((JSON.parse(cert.names) as string[]).map((n) => n.toLowerCase()));
+  if (!names.some((n) => certNames.has(n.name))) {
+    throw acmeError('malformed', `The certificate ${replaces} shares no identifier with this order; a renewal order names at least one of the names it replaces.`);
+  }
+  return { certId: replaces, certificateId: cert.id };
+}
+
+async function refuseIfReplaced(ctx: RaContext, replaced: Replaced): Promise<void> {
+  const earlier = await ctx.db.selectFrom('acme_orders').select('id').where('replaces_certificate_id', '=', replaced.certificateId).where('status', '!=', 'invalid').executeTakeFirst();
+  if (earlier) {
+    throw acmeError('alreadyReplaced', `The certificate ${replaced.certId} is already being replaced by order ${earlier.id}; finish that order, or leave out replaces.`);
+  }
+}
+
 export async function newOrder(ctx: RaContext, account: AcmeAccountTable, payload: Record<string, unknown>): Promise<OrderView> {
   if (payload.notBefore !== undefined || payload.notAfter !== undefined) {
     throw acmeError('malformed', 'notBefore and notAfter are not supported; leave them out and the CA picks the validity.');
   }
   const names = parseIdentifiers(payload.identifiers);
+  const replaced = await replacedCertificate(ctx, account, names, payload.replaces);
+  if (!replaced) return placeOrder(ctx, account, names, null);
+  // One order at a time may claim a certificate as the one it replaces.
+  return ctx.locks.run(`acme-replaces:${replaced.certificateId}`, async () => {
+    await refuseIfReplaced(ctx, replaced);
+    return placeOrder(ctx, account, names, replaced);
+  });
+}
+
+async function placeOrder(ctx: RaContext, account: AcmeAccountTable, names: BoundName[], replaced: Replaced | null): Promise<OrderView> {
   const domains = [...new Set(names.map((n) => registeredDomain(n.name)).filter((d): d is string => d !== null))];
   // The CAA lookups wait on DNS, not on this process: they run while the rate limits are counted.
   await Promise.all([enforceOrderLimits(ctx, account.id, domains), refuseByCaa(ctx, names)]);
@@ -176,6 +214,8 @@ export async function newOrder(ctx: RaContext, account: AcmeAccountTable, payloa
     expires: new Date(now.getTime() + ORDER_LIFETIME_DAYS * 86400_000).toISOString(),
     error: null,
     certificate_id: null,
+    replaces: replaced?.certId ?? null,
+    replaces_certificate_id: replaced?.certificateId ?? null,
     created_at: now.toISOString(),
   };
   await ctx.db.insertInto('acme_orders').values(order).execute();

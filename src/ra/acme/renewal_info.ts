@@ -3,6 +3,7 @@ import { AsnParser } from '@peculiar/asn1-schema';
 import { AuthorityKeyIdentifier, Certificate, id_ce_authorityKeyIdentifier } from '@peculiar/asn1-x509';
 import { fromPem } from '../../pki/pem.js';
 import { readExtension } from '../../pki/extensions.js';
+import type { CertificateTable } from '../../store/schema.js';
 import type { RaContext } from '../context.js';
 import { acmeError } from './errors.js';
 
@@ -27,13 +28,23 @@ export function certificateIdOf(akiKeyId: Buffer, serial: Buffer): string {
   return `${akiKeyId.toString('base64url')}.${serial.toString('base64url')}`;
 }
 
-export async function renewalInfo(ctx: RaContext, certId: string): Promise<RenewalWindow> {
+/** The certificate an ARI certID names, or undefined when this CA issued none by that id; `what` says where the certID came from. */
+export async function certificateByCertId(ctx: RaContext, certId: string, what: string): Promise<Pick<CertificateTable, 'id' | 'owner_id' | 'names' | 'pem' | 'not_before' | 'not_after' | 'revoked_at'> | undefined> {
   const m = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/.exec(certId);
-  if (!m) throw acmeError('malformed', 'The renewalInfo path must be base64url(authority key id) "." base64url(serial number).');
+  if (!m) throw acmeError('malformed', `${what} must be base64url(authority key id) "." base64url(serial number).`);
   const aki = Buffer.from(m[1] as string, 'base64url').toString('hex');
   const serial = Buffer.from(m[2] as string, 'base64url').toString('hex').replace(/^(00)+/, '');
-  const row = await ctx.db.selectFrom('certificates').select(['pem', 'not_before', 'not_after', 'revoked_at']).where('serial', '=', serial).executeTakeFirst();
-  if (!row || authorityKeyId(row.pem) !== aki) throw acmeError('malformed', `This CA issued no certificate ${certId}.`, { status: 404 });
+  const row = await ctx.db
+    .selectFrom('certificates')
+    .select(['id', 'owner_id', 'names', 'pem', 'not_before', 'not_after', 'revoked_at'])
+    .where('serial', '=', serial)
+    .executeTakeFirst();
+  return row && authorityKeyId(row.pem) === aki ? row : undefined;
+}
+
+export async function renewalInfo(ctx: RaContext, certId: string): Promise<RenewalWindow> {
+  const row = await certificateByCertId(ctx, certId, 'The renewalInfo path');
+  if (!row) throw acmeError('malformed', `This CA issued no certificate ${certId}.`, { status: 404 });
   return suggestedWindow({ notBefore: new Date(row.not_before), notAfter: new Date(row.not_after), revokedAt: row.revoked_at ? new Date(row.revoked_at) : null }, ctx.clock.now());
 }
 
