@@ -89,7 +89,8 @@ function makeRequests(prefix: string, count: number): Pending[] {
 }
 
 export async function dvRestScenario(options: DvRestOptions): Promise<Row[]> {
-  const backends = options.backends ?? ((await postgresAvailable()) ? ['sqlite', 'postgres'] : ['sqlite']);
+  const postgresReachable = options.backends ? null : await postgresAvailable();
+  const backends = options.backends ?? (postgresReachable ? ['sqlite', 'postgres'] : ['sqlite']);
   const rows: Row[] = [];
   const rates = new Map<string, number>();
   const dns = await startBind9({ zones: ['example.com'] });
@@ -143,7 +144,7 @@ export async function dvRestScenario(options: DvRestOptions): Promise<Row[]> {
         met: postgres / sqlite >= 0.5,
       }),
     );
-  } else if (!postgres && backends.includes('postgres') === false) {
+  } else if (postgresReachable === false) {
     rows.push(row('2 DV over REST', 'PostgreSQL', { value: 'PostgreSQL not reachable on 127.0.0.1:5432; not measured' }));
   }
   return rows;
