@@ -384,10 +384,26 @@ function acmeReplaces(): Migration {
   };
 }
 
+/**
+ * newOrder claims the smallest, oldest unclaimed DV instance of a subscriber
+ * that fits the order: this index lists exactly those, by owner, size
+ * (domain_count) and age, so the claim reads a handful of entries however
+ * many instances the subscriber holds.
+ */
+function acmeClaimIndex(): Migration {
+  return {
+    async up(db: Kysely<unknown>) {
+      await sql
+        .raw("CREATE INDEX instances_dv_unclaimed ON instances (owner_id, domain_count, created_at) WHERE product = 'dv' AND status = 'pending_application' AND combined_into IS NULL")
+        .execute(db);
+    },
+  };
+}
+
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_acme': acme(), '0003_read_paths': readPaths(dialect), '0004_acme_replaces': acmeReplaces() };
+      return { '0001_initial': initial(dialect), '0002_acme': acme(), '0003_read_paths': readPaths(dialect), '0004_acme_replaces': acmeReplaces(), '0005_acme_claim_index': acmeClaimIndex() };
     },
   };
 }

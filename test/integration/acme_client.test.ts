@@ -159,6 +159,33 @@ for (const backend of await backends()) {
       assertProblem({ status: res.status, body: await res.json(), headers: res.headers }, 'badSignatureAlgorithm', 400);
     });
 
+    test('an order draws on the smallest instance that fits it, the oldest first among equals', async () => {
+      const carol = await service.user('carol@example.com', 'subscriber');
+      const multi3 = await grant(admin, 'carol@example.com', 'dv', 'multi', 3);
+      const multi2 = await grant(admin, 'carol@example.com', 'dv', 'multi', 2);
+      const singles = [await grant(admin, 'carol@example.com', 'dv', 'single'), await grant(admin, 'carol@example.com', 'dv', 'single')];
+      const wildcard = await grant(admin, 'carol@example.com', 'dv', 'wildcard');
+      const client = await RawAcmeClient.create(directoryUrl);
+      await client.register(await eabKey(service, 'carol@example.com'));
+      const pending = async () => new Set((await carol.get('/api/v1/instances?status=pending_application&pageSize=50')).body.items.map((i: { id: string }) => i.id));
+      const claimedBy = async (names: string[]): Promise<string> => {
+        const before = await pending();
+        const res = await client.post(client.directory.newOrder, { identifiers: names.map((value) => ({ type: 'dns', value })) });
+        assert.equal(res.status, 201, JSON.stringify(res.body));
+        const after = await pending();
+        const taken = [...before].filter((id) => !after.has(id));
+        assert.equal(taken.length, 1, 'one order takes one instance');
+        return taken[0] as string;
+      };
+      assert.equal(await claimedBy(['one.example.com']), singles[0], 'one name: the oldest single, not a multi-domain instance');
+      assert.equal(await claimedBy(['two.example.com', 'three.example.com']), multi2, 'two names: the 2-domain instance, not the 3-domain one');
+      assert.equal(await claimedBy(['*.example.com']), wildcard, 'a wildcard: the wildcard instance');
+      assert.equal(await claimedBy(['four.example.com']), singles[1]);
+      assert.equal(await claimedBy(['five.example.com']), multi3, 'with no single left, a multi-domain instance holds one name');
+      const none = await client.post(client.directory.newOrder, { identifiers: [{ type: 'dns', value: 'six.example.com' }] });
+      assertProblem(none, 'unauthorized', 403);
+    });
+
     test('an order for a name CAA forbids is refused with caa; a CSR naming other domains is badCSR; over the quota is refused', async () => {
       const eab = await eabKey(service, 'alice@example.com');
       const client = await RawAcmeClient.create(directoryUrl);

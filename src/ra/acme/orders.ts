@@ -5,6 +5,7 @@
  * domain_verification; finalize hands the CSR to the same issuance path as
  * the REST flow. Each step is an event on the instance's timeline.
  */
+import { sql } from 'kysely';
 import { CertdeskError } from '../../errors.js';
 import { toPem } from '../../pki/pem.js';
 import { newId } from '../../store/ids.js';
@@ -71,6 +72,40 @@ async function refuseByCaa(ctx: RaContext, names: readonly BoundName[]): Promise
   });
 }
 
+const CLAIM_BATCH = 8;
+
+/**
+ * The subscriber's unclaimed DV instances that can hold `names`, smallest
+ * first (domain_count is the size: 1 for single and wildcard, N for multi),
+ * then oldest; read through the instances_dv_unclaimed index, so a subscriber
+ * holding thousands of instances costs no more than one holding a few.
+ */
+async function fittingInstances(ctx: RaContext, ownerId: string, names: readonly BoundName[], onlyInstance: string | null): Promise<InstanceTable[]> {
+  const wildcards = names.filter((n) => n.kind === 'wildcard').length;
+  const plain = names.length - wildcards;
+  const fitsSingle = fits(quotaFor([{ domainType: 'single', domainCount: 1 }]), names);
+  const fitsWildcard = fits(quotaFor([{ domainType: 'wildcard', domainCount: 1 }]), names);
+  if (!fitsSingle && !fitsWildcard && wildcards > 0) return [];
+  let q = ctx.db
+    .selectFrom('instances')
+    .selectAll()
+    .where('owner_id', '=', ownerId)
+    // Literals, not parameters: SQLite uses a partial index only when the query names its conditions.
+    .where('product', '=', sql.lit('dv'))
+    .where('status', '=', sql.lit('pending_application'))
+    .where('combined_into', 'is', null)
+    .where((eb) =>
+      eb.or([
+        ...(fitsSingle ? [eb('domain_type', '=', 'single')] : []),
+        ...(fitsWildcard ? [eb('domain_type', '=', 'wildcard')] : []),
+        // A multi-domain instance holds no wildcard (see quotaFor).
+        ...(wildcards === 0 ? [eb.and([eb('domain_type', '=', 'multi'), eb('domain_count', '>=', plain)])] : []),
+      ]),
+    );
+  if (onlyInstance) q = q.where('id', '=', onlyInstance);
+  return q.orderBy('domain_count').orderBy('created_at').limit(CLAIM_BATCH).execute();
+}
+
 /** Takes a fitting pending DV instance of the account's subscriber, atomically (two orders never share one). */
 async function claimInstance(ctx: RaContext, account: AcmeAccountTable, names: readonly BoundName[]): Promise<InstanceTable> {
   if (!account.owner_id) {
@@ -79,21 +114,20 @@ async function claimInstance(ctx: RaContext, account: AcmeAccountTable, names: r
   const onlyInstance = account.eab_kid
     ? (await ctx.db.selectFrom('acme_eab_keys').select('instance_id').where('id', '=', account.eab_kid).executeTakeFirst())?.instance_id ?? null
     : null;
-  let q = ctx.db.selectFrom('instances').selectAll().where('owner_id', '=', account.owner_id).where('product', '=', 'dv').where('status', '=', 'pending_application').where('combined_into', 'is', null);
-  if (onlyInstance) q = q.where('id', '=', onlyInstance);
-  const candidates = (await q.orderBy('created_at').execute())
-    .map((instance) => ({ instance, quota: quotaFor([{ domainType: instance.domain_type, domainCount: instance.domain_count }]) }))
-    .filter((c) => fits(c.quota, names))
-    .sort((a, b) => a.quota.plain + a.quota.wildcard - (b.quota.plain + b.quota.wildcard));
   const target = nextStatus('pending_application', 'submit', 'dv');
-  for (const { instance } of candidates) {
-    const claimed = await ctx.db
-      .updateTable('instances')
-      .set({ status: target, updated_at: ctx.clock.now().toISOString() })
-      .where('id', '=', instance.id)
-      .where('status', '=', 'pending_application')
-      .executeTakeFirst();
-    if (Number(claimed.numUpdatedRows) === 1) return { ...instance, status: target };
+  for (;;) {
+    const candidates = await fittingInstances(ctx, account.owner_id, names, onlyInstance);
+    for (const instance of candidates) {
+      const claimed = await ctx.db
+        .updateTable('instances')
+        .set({ status: target, updated_at: ctx.clock.now().toISOString() })
+        .where('id', '=', instance.id)
+        .where('status', '=', 'pending_application')
+        .executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) === 1) return { ...instance, status: target };
+    }
+    // A full batch taken by concurrent orders may hide more candidates behind it.
+    if (candidates.length < CLAIM_BATCH) break;
   }
   const where = onlyInstance ? `instance ${onlyInstance} (named by the EAB key) is not pending application or does not cover` : 'there is no pending DV instance left that covers';
   throw acmeError('unauthorized', `Cannot order: ${where} ${describeNeed(names)}. Ask your admin for another DV instance (single, wildcard or multi-domain as needed).`);
