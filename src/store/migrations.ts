@@ -385,17 +385,22 @@ function acmeReplaces(): Migration {
 }
 
 /**
- * newOrder claims the smallest, oldest unclaimed DV instance of a subscriber
- * that fits the order: this index lists exactly those, by owner, size
- * (domain_count) and age, so the claim reads a handful of entries however
- * many instances the subscriber holds.
+ * Indexes for the ACME paths that otherwise read a whole account's history:
+ * - `instances_dv_unclaimed`: newOrder claims the smallest, oldest unclaimed
+ *   DV instance of a subscriber that fits the order; this index lists exactly
+ *   those, by owner, size (domain_count) and age, so the claim reads a handful
+ *   of entries however many instances the subscriber holds.
+ * - `acme_orders_open`: the account's pending and ready orders, the only ones
+ *   a challenge result is reported to.
+ * - `acme_orders_certificate`: the order that issued a certificate, for its download.
  */
-function acmeClaimIndex(): Migration {
+function acmeOrderIndexes(): Migration {
   return {
     async up(db: Kysely<unknown>) {
-      await sql
-        .raw("CREATE INDEX instances_dv_unclaimed ON instances (owner_id, domain_count, created_at) WHERE product = 'dv' AND status = 'pending_application' AND combined_into IS NULL")
-        .execute(db);
+      const run = (statement: string) => sql.raw(statement).execute(db);
+      await run("CREATE INDEX instances_dv_unclaimed ON instances (owner_id, domain_count, created_at) WHERE product = 'dv' AND status = 'pending_application' AND combined_into IS NULL");
+      await run("CREATE INDEX acme_orders_open ON acme_orders (account_id) WHERE status IN ('pending', 'ready')");
+      await run('CREATE INDEX acme_orders_certificate ON acme_orders (certificate_id) WHERE certificate_id IS NOT NULL');
     },
   };
 }
@@ -403,7 +408,7 @@ function acmeClaimIndex(): Migration {
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_acme': acme(), '0003_read_paths': readPaths(dialect), '0004_acme_replaces': acmeReplaces(), '0005_acme_claim_index': acmeClaimIndex() };
+      return { '0001_initial': initial(dialect), '0002_acme': acme(), '0003_read_paths': readPaths(dialect), '0004_acme_replaces': acmeReplaces(), '0005_acme_order_indexes': acmeOrderIndexes() };
     },
   };
 }

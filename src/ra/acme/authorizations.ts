@@ -4,9 +4,10 @@
  * validation authority (http-01, dns-01, tls-alpn-01).
  */
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import { newId } from '../../store/ids.js';
 import { prepared } from '../../store/prepared.js';
-import type { AcmeAccountTable, AcmeAuthorizationTable, AcmeChallengeTable, AcmeChallengeType } from '../../store/schema.js';
+import type { AcmeAccountTable, AcmeAuthorizationTable, AcmeChallengeTable, AcmeChallengeType, AcmeOrderStatus } from '../../store/schema.js';
 import { checkAcmeDns01 } from '../../va/acme_dns01.js';
 import { checkAcmeHttp01 } from '../../va/acme_http01.js';
 import type { CheckFailureReason, CheckResult } from '../../va/check_result.js';
@@ -179,8 +180,9 @@ async function instancesUsing(ctx: RaContext, accountId: string, authzId: string
     .selectFrom('acme_orders')
     .select('instance_id')
     .where('account_id', '=', accountId)
+    // Literals, so SQLite can use the partial index acme_orders_open.
+    .where('status', 'in', [sql.lit<AcmeOrderStatus>('pending'), sql.lit<AcmeOrderStatus>('ready')])
     .where('authorization_ids', 'like', `%"${authzId}"%`)
-    .where('status', 'in', ['pending', 'ready'])
     .execute();
   return [...new Set(rows.map((r) => r.instance_id))];
 }
