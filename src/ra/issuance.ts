@@ -46,16 +46,28 @@ export async function failInstance(ctx: RaContext, instance: InstanceTable, reas
   });
 }
 
+/** What a caller of issueIfReady already knows, so it is not read or asked again. */
+export interface KnownBeforeIssuance {
+  /** The instance and how many of its names are unproven, just read under the instance's lock. */
+  instance?: InstanceTable;
+  namesPending?: number;
+  /** When CAA last allowed every name of the application (an ACME order asks at newOrder). */
+  caaAllowedAt?: Date;
+}
+
 /**
- * Issues the certificate if everything the product needs is in place. Call
- * with the instance's lock held. A caller that just loaded the instance and
- * checked its names under that lock passes them in `known` instead of having
- * them read again.
+ * CAA allowed moments before (at an ACME newOrder) is not asked again within
+ * this window; the Baseline Requirements (3.2.2.8) accept a check made up to
+ * 8 hours before issuance, and Boulder (Let's Encrypt) rechecks only past 7.
  */
-export async function issueIfReady(ctx: RaContext, instanceId: string, known?: { instance: InstanceTable; namesPending: number }): Promise<boolean> {
-  const instance = known?.instance ?? (await ctx.db.selectFrom('instances').selectAll().where('id', '=', instanceId).executeTakeFirstOrThrow());
+const CAA_REUSE_MS = 7 * 3600_000;
+
+/** Issues the certificate if everything the product needs is in place. Call with the instance's lock held. */
+export async function issueIfReady(ctx: RaContext, instanceId: string, known: KnownBeforeIssuance = {}): Promise<boolean> {
+  const instance = known.instance ?? (await ctx.db.selectFrom('instances').selectAll().where('id', '=', instanceId).executeTakeFirstOrThrow());
   if (instance.status !== 'domain_verification' && instance.status !== 'under_review') return false;
-  const pending = known ? known.namesPending > 0 : await ctx.db.selectFrom('validations').select('id').where('instance_id', '=', instanceId).where('status', '!=', 'valid').executeTakeFirst();
+  const pending =
+    known.namesPending !== undefined ? known.namesPending > 0 : await ctx.db.selectFrom('validations').select('id').where('instance_id', '=', instanceId).where('status', '!=', 'valid').executeTakeFirst();
   if (pending) return false;
   const row = await loadApplication(ctx, instanceId);
   // An ACME order's CSR arrives only with finalize.
@@ -66,7 +78,8 @@ export async function issueIfReady(ctx: RaContext, instanceId: string, known?: {
     const approvals = await currentApprovals(ctx, instance);
     if (approvals.length < approvalsRequired(instance.product)) return false;
   }
-  const caaProblem = await firstCaaProblem(ctx, application.domains);
+  const caaFresh = known.caaAllowedAt !== undefined && ctx.clock.now().getTime() - known.caaAllowedAt.getTime() < CAA_REUSE_MS;
+  const caaProblem = caaFresh ? null : await firstCaaProblem(ctx, application.domains);
   if (caaProblem) {
     await recordEvent(ctx.db, { instanceId, type: 'caa_forbidden', message: caaProblem, at: ctx.clock.now() });
     await failInstance(ctx, instance, caaProblem);

@@ -159,6 +159,28 @@ for (const backend of await backends()) {
       assertProblem({ status: res.status, body: await res.json(), headers: res.headers }, 'badSignatureAlgorithm', 400);
     });
 
+    test('finalize reuses the CAA answer newOrder got moments before, as the Baseline Requirements allow within 8 hours', async () => {
+      await grant(admin, 'alice@example.com', 'dv', 'single');
+      await dns.addRecord('late.example.com', 'A', '127.0.0.1');
+      const client = await RawAcmeClient.create(directoryUrl);
+      await client.register(await eabKey(service, 'alice@example.com'));
+      const created = await client.post(client.directory.newOrder, { identifiers: [{ type: 'dns', value: 'late.example.com' }] });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const authz = await client.post(created.body.authorizations[0], '');
+      const http01 = authz.body.challenges.find((c: any) => c.type === 'http-01');
+      const { calculateJwkThumbprint } = await import('jose');
+      web.set(http01.token, `${http01.token}.${await calculateJwkThumbprint(client.jwk)}`);
+      assert.equal((await client.post(http01.url, {})).body.status, 'valid');
+      // A CAA record that would forbid certdesk appears between newOrder and finalize.
+      await dns.addRecord('late.example.com', 'CAA', '0 issue "other-ca.example"');
+      const csr = createCsr(generateKeyPair('ecdsa-p256').privateKeyPem, ['late.example.com']).replace(/-----[^-]+-----|\s/g, '');
+      const done = await client.post(created.body.finalize, { csr: Buffer.from(csr, 'base64').toString('base64url') });
+      assert.equal(done.body.status, 'valid', JSON.stringify(done.body));
+      // A new order asks CAA again and is refused.
+      await grant(admin, 'alice@example.com', 'dv', 'single');
+      assertProblem(await client.post(client.directory.newOrder, { identifiers: [{ type: 'dns', value: 'late.example.com' }] }), 'caa', 403);
+    });
+
     test('an order draws on the smallest instance that fits it, the oldest first among equals', async () => {
       const carol = await service.user('carol@example.com', 'subscriber');
       const multi3 = await grant(admin, 'carol@example.com', 'dv', 'multi', 3);

@@ -339,7 +339,8 @@ export async function finalizeOrder(ctx: RaContext, account: AcmeAccountTable, i
     const now = ctx.clock.now();
     await ctx.db.updateTable('applications').set({ csr_pem: pem, updated_at: now.toISOString() }).where('instance_id', '=', order.instance_id).execute();
     await recordEvent(ctx.db, { instanceId: order.instance_id, type: 'acme_finalized', message: `ACME order ${id} finalized with the client's CSR for ${names.join(', ')}.`, at: now, data: { orderId: id } });
-    await issueIfReady(ctx, order.instance_id);
+    // newOrder asked CAA for every name just before it created the order.
+    await issueIfReady(ctx, order.instance_id, { caaAllowedAt: new Date(order.created_at) });
     const instance = await ctx.db.selectFrom('instances').select(['status', 'certificate_id', 'failure_reason']).where('id', '=', order.instance_id).executeTakeFirstOrThrow();
     const done: AcmeOrderTable =
       instance.status === 'issued' && instance.certificate_id
