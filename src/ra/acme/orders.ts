@@ -206,8 +206,15 @@ async function replacedCertificate(ctx: RaContext, account: AcmeAccountTable, na
   return { certId: replaces, certificateId: cert.id };
 }
 
+/** An order that issued its replacement, or one still open and not expired, holds the certificate; a failed or lapsed one does not. */
 async function refuseIfReplaced(ctx: RaContext, replaced: Replaced): Promise<void> {
-  const earlier = await ctx.db.selectFrom('acme_orders').select('id').where('replaces_certificate_id', '=', replaced.certificateId).where('status', '!=', 'invalid').executeTakeFirst();
+  const now = ctx.clock.now().toISOString();
+  const earlier = await ctx.db
+    .selectFrom('acme_orders')
+    .select('id')
+    .where('replaces_certificate_id', '=', replaced.certificateId)
+    .where((eb) => eb.or([eb('status', '=', 'valid'), eb.and([eb('status', '!=', 'invalid'), eb('expires', '>', now)])]))
+    .executeTakeFirst();
   if (earlier) {
     throw acmeError('alreadyReplaced', `The certificate ${replaced.certId} is already being replaced by order ${earlier.id}; finish that order, or leave out replaces.`);
   }
