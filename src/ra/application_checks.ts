@@ -5,6 +5,7 @@
  */
 import { CertdeskError } from '../errors.js';
 import { checkCsr } from '../pki/csr.js';
+import { spkiDerFacts } from '../pki/keys.js';
 import type { Actor } from './actor.js';
 import type { RaContext } from './context.js';
 import { loadOwnedInstance, quotaOf } from './instances.js';
@@ -35,8 +36,8 @@ export function checkPastedCsr(pem: string, names: string[]): { valid: boolean; 
   try {
     const expected = names.map((n, i) => normalizeName(n, `names[${i}]`).name);
     const csr = checkCsr(pem, expected);
-    const details = csr.publicKey.asymmetricKeyDetails;
-    const key = csr.publicKey.asymmetricKeyType === 'rsa' ? `RSA ${details?.modulusLength ?? ''}`.trim() : `ECDSA ${details?.namedCurve ?? ''}`.trim();
+    // The same key label as the certificate detail shows ("ECDSA P-256", "RSA 2048").
+    const key = spkiDerFacts(csr.spkiDer).label;
     return { valid: true, commonName: csr.commonName ?? null, names: [...csr.dnsNames, ...csr.ipAddresses], key, signatureAlgorithm: csr.signatureAlgorithm, problem: null };
   } catch (err) {
     return { valid: false, commonName: null, names: [], key: null, signatureAlgorithm: null, problem: asProblem(err) };

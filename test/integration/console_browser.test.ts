@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { startBind9, type Bind9Server } from '../support/bind9.js';
-import { consoleUser, launchChromium, SCREENSHOTS, signIn, type ConsoleBrowser } from '../support/browser.js';
+import { consoleUser, formItem, launchChromium, SCREENSHOTS, signIn, type ConsoleBrowser } from '../support/browser.js';
 import { startCertdesk, type ApiClient, type CertdeskProcess } from '../support/certdesk.js';
 import { contact, expectOk, grant, organization, tinyPng, unzip } from '../support/flows.js';
 import { requireTool } from '../support/tools.js';
@@ -18,7 +18,6 @@ import { requireTool } from '../support/tools.js';
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
 /** The form item holding the field labelled `label`, where antd shows that field's error. */
-const formItem = (scope: Locator, label: string) => scope.locator('.ant-form-item').filter({ has: scope.page().getByLabel(label, { exact: true }) }).first();
 
 async function fillContact(drawer: Locator, c: typeof contact): Promise<void> {
   await drawer.getByLabel('Applicant name', { exact: true }).fill(c.name);

@@ -7,10 +7,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startBind9, type Bind9Server } from '../support/bind9.js';
 import type { Page } from 'playwright-core';
-import { consoleUser, launchChromium, PASSWORD, signIn, type ConsoleBrowser } from '../support/browser.js';
+import { consoleUser, formItem, launchChromium, PASSWORD, signIn, type ConsoleBrowser } from '../support/browser.js';
 import { startCertdesk, type ApiClient, type CertdeskProcess } from '../support/certdesk.js';
 import { contact, expectOk, grant, organization, tinyPng, uploadDocument } from '../support/flows.js';
 import { requireTool } from '../support/tools.js';
+import { createCsr } from '../../src/pki/csr.js';
+import { generateKeyPair } from '../../src/pki/keys.js';
 
 /** Presses Tab until the focused element matches the CSS selector (it may already), as a keyboard user would. */
 async function tabTo(page: Page, selector: string, maxPresses = 60): Promise<void> {
@@ -102,6 +104,62 @@ describe('console lifecycle in Chromium', () => {
     const cert = await expectOk(sue.get(`/api/v1/instances/${id}`));
     assert.equal(cert.status, 'revoked');
     assert.equal(cert.certificate.revocationReason, 'keyCompromise');
+  });
+
+  test('combine a wildcard and a single OV instance, fill the one application from saved profiles, and check a pasted CSR before saving', async (t) => {
+    if (!requireTool(t, 'chromium')) return;
+    const wildcard = await grant(admin, 'sue@example.com', 'ov', 'wildcard');
+    const single = await grant(admin, 'sue@example.com', 'ov', 'single');
+    const sueContact = { ...contact, name: 'Sue Saved', email: 'sue@example.com' };
+    await expectOk(sue.post('/api/v1/profiles', { kind: 'contact', name: 'Sue at work', data: sueContact }), 201);
+    await expectOk(sue.post('/api/v1/profiles', { kind: 'organization', name: 'Example Trading', data: organization }), 201);
+
+    const page = await (await chrome.context()).newPage();
+    await signIn(page, service.url, 'sue@example.com', '/certificates');
+    await page.getByRole('button', { name: 'Combine certificates' }).click();
+    const combine = page.getByRole('dialog', { name: 'Combine certificates' });
+    await combine.getByText(wildcard).click();
+    await combine.getByText(single).click();
+    await combine.getByRole('button', { name: 'Combine' }).click();
+    await combine.waitFor({ state: 'hidden' });
+    const holder = await expectOk(sue.get(`/api/v1/instances/${wildcard}`));
+    assert.deepEqual(holder.combinedFrom, [single], 'the first instance picked holds the application');
+    assert.deepEqual(holder.quota, { plain: 1, wildcard: 1 });
+
+    await page.goto(`${service.url}/instances/${wildcard}`);
+    await page.locator('[data-action="apply"]').first().click();
+    const drawer = page.getByRole('dialog', { name: 'Apply for Certificate' });
+    await drawer.getByText('This instance binds 1 domain(s) and 1 wildcard(s).').waitFor();
+    await drawer.getByLabel('Domains to bind').fill('*.combo.example.com\nwww.example.net');
+    await drawer.getByTestId('domains-ok').waitFor();
+
+    await drawer.locator('#contact-profile').click();
+    await page.locator('.ant-select-item-option', { hasText: 'Sue at work' }).click();
+    assert.equal(await drawer.getByLabel('Applicant name', { exact: true }).inputValue(), 'Sue Saved');
+    await drawer.locator('#org-profile').click();
+    await page.locator('.ant-select-item-option', { hasText: 'Example Trading' }).click();
+    assert.equal(await drawer.getByLabel('Company name', { exact: true }).inputValue(), organization.name);
+
+    await drawer.getByText('Manual (paste your CSR)').click();
+    const key = generateKeyPair('ecdsa-p256').privateKeyPem;
+    const pem = drawer.getByLabel('CSR (PEM)');
+    await pem.fill(createCsr(key, ['*.combo.example.com', 'shop.example.net']));
+    await drawer.getByRole('button', { name: 'Check CSR' }).click();
+    await formItem(drawer, 'CSR (PEM)').locator('.ant-form-item-explain-error', { hasText: 'missing from the CSR: www.example.net' }).waitFor();
+    await pem.fill(createCsr(key, ['*.combo.example.com', 'www.example.net']));
+    await drawer.getByRole('button', { name: 'Check CSR' }).click();
+    await drawer.getByText(/CSR is valid: ECDSA P-256, names \*\.combo\.example\.com, www\.example\.net/).waitFor();
+    // The error clears once the CSR is right (after antd's fade-out).
+    await formItem(drawer, 'CSR (PEM)').locator('.ant-form-item-explain-error').waitFor({ state: 'detached' });
+
+    await drawer.getByRole('button', { name: 'Save draft' }).click();
+    await page.getByText('Saved').first().waitFor();
+    const saved = await expectOk(sue.get(`/api/v1/instances/${wildcard}`));
+    assert.deepEqual(saved.application.domains.map((d: { name: string }) => d.name).sort(), ['*.combo.example.com', 'www.example.net']);
+    assert.equal(saved.application.contact.name, 'Sue Saved');
+    assert.equal(saved.application.organization.registrationNumber, organization.registrationNumber);
+    assert.equal(saved.application.csr.mode, 'manual');
+    assert.equal(saved.status, 'pending_application', 'a draft is not submitted');
   });
 
   test('keyboard only: sign in and open the apply panel without a mouse', async (t) => {

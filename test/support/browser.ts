@@ -4,7 +4,7 @@
  */
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { ApiClient, type CertdeskProcess } from './certdesk.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -54,4 +54,9 @@ export async function signIn(page: Page, baseUrl: string, email: string, path = 
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+/** The form item around the field labelled `label` inside `scope`, where the field's error shows. */
+export function formItem(scope: Locator, label: string): Locator {
+  return scope.locator('.ant-form-item').filter({ has: scope.page().getByLabel(label, { exact: true }) }).first();
 }
