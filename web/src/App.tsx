@@ -4,16 +4,23 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { App as AntApp, Button, ConfigProvider, Grid, Layout, Menu, Segmented, Space, Spin, Typography } from 'antd';
 import enUS from 'antd/locale/en_US';
 import zhCN from 'antd/locale/zh_CN';
+import { lazy, Suspense } from 'react';
 import { Navigate, Route, Routes, useLocation, useNavigate } from 'react-router-dom';
 import { ApiError, del, get, type Me } from './api.js';
 import { ErrorAlert } from './components.js';
 import { useI18n, type Lang, type MessageKey } from './i18n.js';
-import { AdminCa, AdminOutbox, AdminSettings, AdminUsers } from './pages/Admin.js';
 import { Certificates } from './pages/Certificates.js';
 import { InstancePage } from './pages/InstancePage.js';
 import { Overview } from './pages/Overview.js';
-import { ReviewDetailPage, ReviewQueue } from './pages/ReviewDesk.js';
 import { SignIn } from './pages/SignIn.js';
+
+// Reviewer and admin pages load on first visit: most people who sign in are subscribers.
+const ReviewQueue = lazy(() => import('./pages/ReviewDesk.js').then((m) => ({ default: m.ReviewQueue })));
+const ReviewDetailPage = lazy(() => import('./pages/ReviewDesk.js').then((m) => ({ default: m.ReviewDetailPage })));
+const AdminUsers = lazy(() => import('./pages/Admin.js').then((m) => ({ default: m.AdminUsers })));
+const AdminCa = lazy(() => import('./pages/Admin.js').then((m) => ({ default: m.AdminCa })));
+const AdminSettings = lazy(() => import('./pages/Admin.js').then((m) => ({ default: m.AdminSettings })));
+const AdminOutbox = lazy(() => import('./pages/Admin.js').then((m) => ({ default: m.AdminOutbox })));
 
 export function useMe() {
   return useQuery({
@@ -100,18 +107,20 @@ function Shell({ me }: { me: Me }) {
         </Layout.Header>
         <Layout.Content style={{ padding: narrow ? 12 : 24 }}>
           <main>
-            <Routes>
-              <Route path="/" element={<Overview me={me} />} />
-              <Route path="/certificates" element={<Certificates />} />
-              <Route path="/instances/:id" element={<InstancePage me={me} />} />
-              <Route path="/reviews" element={<ReviewQueue />} />
-              <Route path="/reviews/:id" element={<ReviewDetailPage />} />
-              <Route path="/admin/users" element={<AdminUsers />} />
-              <Route path="/admin/ca" element={<AdminCa />} />
-              <Route path="/admin/settings" element={<AdminSettings />} />
-              <Route path="/admin/outbox" element={<AdminOutbox />} />
-              <Route path="*" element={<Navigate to="/" replace />} />
-            </Routes>
+            <Suspense fallback={<Spin />}>
+              <Routes>
+                <Route path="/" element={<Overview me={me} />} />
+                <Route path="/certificates" element={<Certificates />} />
+                <Route path="/instances/:id" element={<InstancePage me={me} />} />
+                <Route path="/reviews" element={<ReviewQueue />} />
+                <Route path="/reviews/:id" element={<ReviewDetailPage />} />
+                <Route path="/admin/users" element={<AdminUsers />} />
+                <Route path="/admin/ca" element={<AdminCa />} />
+                <Route path="/admin/settings" element={<AdminSettings />} />
+                <Route path="/admin/outbox" element={<AdminOutbox />} />
+                <Route path="*" element={<Navigate to="/" replace />} />
+              </Routes>
+            </Suspense>
           </main>
         </Layout.Content>
       </Layout>
