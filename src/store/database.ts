@@ -8,6 +8,7 @@ import { Kysely, Migrator, PostgresDialect } from 'kysely';
 import { CertdeskError } from '../errors.js';
 import { type Durability, GroupCommitSqlite } from './group_commit_sqlite.js';
 import { migrationProvider } from './migrations.js';
+import { namedStatementPool } from './pg_named_statements.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -48,7 +49,7 @@ async function openPostgres(url: string): Promise<OpenedDatabase> {
   // Loaded only here: the embedded default never needs the driver, and start time counts.
   const { default: pg } = await import('pg');
   const pool = new pg.Pool({ connectionString: url, max: 10 });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namedStatementPool(pool) }) });
   return { db, dialect: 'postgres', durability: committedOnReturn, close: () => db.destroy() };
 }
 
