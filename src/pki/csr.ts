@@ -7,6 +7,7 @@ import { CertdeskError } from '../errors.js';
 import { children, oidText, readTlv, TAG, type Tlv } from './der.js';
 import { EXTENSION, readSubjectAltNameValue, subjectAltNameExtension } from './extensions.js';
 import { checkSpkiPolicy } from './keys.js';
+import { publicKeyFromSpki } from './spki_key.js';
 import { ATTRIBUTE, MAX_COMMON_NAME_LENGTH, buildName, canonicalIp } from './names.js';
 import { splitPemBlocks, toPem } from './pem.js';
 import { describeSignatureOid, signEnvelope, signatureAlgorithmForKey, type SignatureAlgorithmInfo } from './signing.js';
@@ -169,7 +170,7 @@ function parse(pem: string): { csr: ParsedCsr; algorithm: SignatureAlgorithmInfo
   }
   let publicKey: KeyObject;
   try {
-    publicKey = createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
+    publicKey = publicKeyFromSpki(spkiDer);
   } catch {
     throw csrInvalid("The CSR's public key cannot be read.");
   }
