@@ -1,4 +1,5 @@
 /** The detail of one instance as its owner sees it: application, per-domain proofs, review state, certificate. */
+import type { InstanceTable } from '../store/schema.js';
 import type { CheckResult } from '../va/check_result.js';
 import type { Actor } from './actor.js';
 import { applicationView, listDocuments, loadApplication, type ApplicationView } from './applications.js';
@@ -31,18 +32,27 @@ export interface InstanceDetail extends InstanceSummary {
   certificate: (InstanceSummary['certificate'] & Partial<CertificateView>) | null;
 }
 
-export async function instanceDetail(ctx: RaContext, actor: Actor, id: string): Promise<InstanceDetail> {
-  const { instance, summary } = await loadVisibleSummary(ctx, actor, id);
-  const [parts, appRow, documents, validations, cert] = await Promise.all([
+/** What hangs off an instance row: combined parts, application, documents, proofs, certificate. */
+async function attachments(ctx: RaContext, instance: InstanceTable) {
+  return Promise.all([
     combinedParts(ctx, instance),
-    loadApplication(ctx, id),
+    loadApplication(ctx, instance.id),
     // DV applications take no documents (see uploadDocument).
-    instance.product === 'dv' ? [] : listDocuments(ctx, id),
-    ctx.db.selectFrom('validations').selectAll().where('instance_id', '=', id).orderBy('domain').execute(),
+    instance.product === 'dv' ? [] : listDocuments(ctx, instance.id),
+    ctx.db.selectFrom('validations').selectAll().where('instance_id', '=', instance.id).orderBy('domain').execute(),
     instance.certificate_id ? ctx.db.selectFrom('certificates').selectAll().where('id', '=', instance.certificate_id).executeTakeFirst() : Promise.resolve(undefined),
   ]);
+}
+
+/** Attachments of an instance created in this very request: it has none yet, and reading them would only cost queries. */
+const NO_ATTACHMENTS: Awaited<ReturnType<typeof attachments>> = [[], undefined, [], [], undefined];
+
+/** `justCreated`: the instance was created by the caller's own request, so nothing is attached to it yet. */
+export async function instanceDetail(ctx: RaContext, actor: Actor, id: string, options: { justCreated?: boolean } = {}): Promise<InstanceDetail> {
+  const { instance, summary } = await loadVisibleSummary(ctx, actor, id);
+  const [parts, appRow, documents, validations, cert] = options.justCreated ? NO_ATTACHMENTS : await attachments(ctx, instance);
   const application = appRow ? applicationView(appRow) : null;
-  const approvals = instance.product === 'dv' ? [] : await currentApprovals(ctx, instance);
+  const approvals = instance.product === 'dv' || options.justCreated ? [] : await currentApprovals(ctx, instance);
   return {
     ...summary,
     quota: quotaWithParts(instance, parts),

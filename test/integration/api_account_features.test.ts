@@ -38,6 +38,14 @@ for (const backend of await backends()) {
       assert.ok(doc.paths['/api/v1/instances/{id}/application'].put.requestBody, 'request bodies are described');
     });
 
+    test('the detail a purchase returns is the detail the instance then shows', async () => {
+      for (const product of ['dv', 'ov', 'ev'] as const) {
+        const created = await admin.post('/api/v1/instances', { owner: 'carol@example.com', product, domainType: 'multi', domainCount: 3 });
+        assert.equal(created.status, 201, JSON.stringify(created.body));
+        assert.deepEqual(await expectOk(carol.get(`/api/v1/instances/${created.body.id}`)), created.body, product);
+      }
+    });
+
     test('the first-start admin signs in with the printed password; wrong passwords are refused', async () => {
       const m = /log in:\s+(\S+) \/ (\S+)/.exec(service.output());
       assert.ok(m, service.output());

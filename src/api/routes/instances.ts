@@ -16,7 +16,7 @@ const tags = ['instances'];
 export function instanceRoutes(app: FastifyInstance, ctx: RaContext): void {
   app.post<{ Body: CreateInstanceBody }>('/api/v1/instances', { schema: { tags, summary: 'Grant (buy) a certificate instance', body: CreateInstanceBody, response: errorResponses } }, async (req, reply) => {
     const row = await createInstance(ctx, actorOf(req), req.body);
-    return reply.status(201).send(await instanceDetail(ctx, actorOf(req), row.id));
+    return reply.status(201).send(await instanceDetail(ctx, actorOf(req), row.id, { justCreated: true }));
   });
 
   app.get<{ Querystring: ListQuery }>('/api/v1/instances', { schema: { tags, summary: 'List instances, filtered by status and domain, paginated', querystring: ListInstancesQuery } }, async (req) =>
