@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { exportJWK, generateKeyPair } from 'jose';
 import { authorizationExpiry, challengeTypesFor, isReusable } from '../../src/ra/acme/authorizations.js';
-import { verifyExternalAccountBinding } from '../../src/ra/acme/eab.js';
+import { newEabHmacKey, verifyExternalAccountBinding } from '../../src/ra/acme/eab.js';
 import { fits } from '../../src/ra/acme/orders.js';
 import { retryAfterSeconds } from '../../src/ra/acme/rate_limits.js';
 import { certificateIdOf, suggestedWindow } from '../../src/ra/acme/renewal_info.js';
@@ -101,5 +101,18 @@ describe('ARI renewal window', () => {
   });
   test('the certID is base64url(AKI).base64url(serial)', () => {
     assert.equal(certificateIdOf(Buffer.from([0x69, 0x88, 0x5b]), Buffer.from([0x00, 0x87, 0x65])), 'aYhb.AIdl');
+  });
+});
+
+describe('EAB HMAC keys', () => {
+  test('a key is 32 random bytes in base64url that never starts with "-", so certbot and lego take it as a value', () => {
+    const draws = [Buffer.alloc(32, 0xfb), Buffer.alloc(32, 0x11)];
+    assert.equal(Buffer.alloc(32, 0xfb).toString('base64url')[0], '-');
+    assert.equal(newEabHmacKey(() => draws.shift() as Buffer), Buffer.alloc(32, 0x11).toString('base64url'));
+    for (let i = 0; i < 2000; i++) {
+      const key = newEabHmacKey();
+      assert.notEqual(key[0], '-');
+      assert.equal(Buffer.from(key, 'base64url').length, 32);
+    }
   });
 });

@@ -50,13 +50,25 @@ export async function createEabKey(ctx: RaContext, actor: Actor, input: { owner?
     if (instance.product !== 'dv') throw badRequest('EAB_INSTANCE_NOT_DV', 'ACME issues DV certificates only; name a DV instance.', 'instanceId');
   }
   const kid = newId('eab');
-  const hmacKey = randomBytes(32).toString('base64url');
+  const hmacKey = newEabHmacKey();
   const createdAt = ctx.clock.now().toISOString();
   await ctx.db
     .insertInto('acme_eab_keys')
     .values({ id: kid, owner_id: ownerId, instance_id: input.instanceId ?? null, hmac_sealed: ctx.vault.seal(hmacKey, sealedFor(kid)), created_at: createdAt, last_used_at: null })
     .execute();
   return { kid, hmacKey, owner: ownerEmail, instanceId: input.instanceId ?? null, createdAt, lastUsedAt: null };
+}
+
+/**
+ * A 256-bit EAB HMAC key in base64url. One in 64 such texts starts with "-",
+ * which certbot's and lego's option parsers take for an option
+ * (`--eab-hmac-key -x…` fails with "expected one argument"), so those are drawn again.
+ */
+export function newEabHmacKey(random: (size: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const key = random(32).toString('base64url');
+    if (!key.startsWith('-')) return key;
+  }
 }
 
 /** The CLI's path: the operator makes a key for a subscriber by email. */
