@@ -9,6 +9,7 @@ import { CertdeskError } from '../errors.js';
 import { type Durability, GroupCommitSqlite } from './group_commit_sqlite.js';
 import { migrationProvider } from './migrations.js';
 import { namedStatementPool } from './pg_named_statements.js';
+import { type Pipeline, sequentialPipeline } from './pipeline.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -18,6 +19,8 @@ export interface OpenedDatabase {
   dialect: 'sqlite' | 'postgres';
   /** Await before acknowledging writes (see group_commit_sqlite.ts). */
   durability: Durability;
+  /** Sends a step's statements together (see pipeline.ts). */
+  pipeline: Pipeline;
   /** Commits what is pending, then closes; throws STORE_COMMIT_FAILED if that commit fails. */
   close(): Promise<void>;
 }
@@ -39,7 +42,7 @@ function openSqlite(file: string): OpenedDatabase {
   // Concurrent requests' writes share one COMMIT (one fsync) per event-loop turn.
   const groupCommit = new GroupCommitSqlite(sqlite);
   const db = new Kysely<Database>({ dialect: groupCommit.dialect() });
-  return { db, dialect: 'sqlite', durability: groupCommit, close: () => db.destroy() };
+  return { db, dialect: 'sqlite', durability: groupCommit, pipeline: sequentialPipeline(db), close: () => db.destroy() };
 }
 
 async function openPostgres(url: string): Promise<OpenedDatabase> {
@@ -48,9 +51,11 @@ async function openPostgres(url: string): Promise<OpenedDatabase> {
   }
   // Loaded only here: the embedded default never needs the driver, and start time counts.
   const { default: pg } = await import('pg');
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namedStatementPool(pool) }) });
-  return { db, dialect: 'postgres', durability: committedOnReturn, close: () => db.destroy() };
+  // Pipeline mode: statements a request sends together are not held back one round trip each.
+  const pool = new pg.Pool({ connectionString: url, max: 10, pipeline: true } as ConstructorParameters<typeof pg.Pool>[0]);
+  const named = namedStatementPool(pool);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: named }) });
+  return { db, dialect: 'postgres', durability: committedOnReturn, pipeline: named.pipeline, close: () => db.destroy() };
 }
 
 /** PostgreSQL commits every statement and transaction before its promise resolves. */

@@ -12,8 +12,9 @@
  * new shapes run unnamed as before.
  */
 import { createHash } from 'node:crypto';
-import type { PostgresPool, PostgresPoolClient } from 'kysely';
+import type { CompiledQuery, PostgresPool, PostgresPoolClient, QueryResult } from 'kysely';
 import type pg from 'pg';
+import type { Pipeline, RowsOf, TransactionOptions } from './pipeline.js';
 
 const DEFAULT_MAX_NAMED_PER_CONNECTION = 400;
 const NAMEABLE = /^\s*(select|insert|update|delete|with)\b/i;
@@ -24,7 +25,15 @@ export function statementName(sql: string): string | null {
   return `cd_${createHash('sha256').update(sql).digest('base64url').slice(0, 24)}`;
 }
 
-export function namedStatementPool(pool: pg.Pool, options: { maxPerConnection?: number } = {}): PostgresPool {
+/** A pool whose statements are named, and that sends a request's statements together (see pipeline.ts). */
+export interface NamedStatementPool extends PostgresPool {
+  pipeline: Pipeline;
+}
+
+type QueryConfigFor = (client: pg.PoolClient, sql: string, parameters: ReadonlyArray<unknown>) => pg.QueryConfig;
+
+/** `pool` must be created with `pipeline: true`, so that statements sent together are not queued one round trip apart. */
+export function namedStatementPool(pool: pg.Pool, options: { maxPerConnection?: number } = {}): NamedStatementPool {
   const maxPerConnection = options.maxPerConnection ?? DEFAULT_MAX_NAMED_PER_CONNECTION;
   const names = new Map<string, string | null>();
   const nameOf = (sql: string): string | null => {
@@ -38,24 +47,92 @@ export function namedStatementPool(pool: pg.Pool, options: { maxPerConnection?: 
   };
   // The names each pooled connection has prepared; a connection outlives its checkouts.
   const prepared = new WeakMap<pg.PoolClient, Set<string>>();
+  const configFor: QueryConfigFor = (client, sql, parameters) => {
+    let own = prepared.get(client);
+    if (!own) prepared.set(client, (own = new Set()));
+    const values = [...parameters];
+    const name = values.length > 0 ? nameOf(sql) : null;
+    if (name && (own.has(name) || own.size < maxPerConnection)) {
+      own.add(name);
+      return { name, text: sql, values };
+    }
+    return { text: sql, values };
+  };
   return {
     async connect(): Promise<PostgresPoolClient> {
       const client = await pool.connect();
-      let own = prepared.get(client);
-      if (!own) prepared.set(client, (own = new Set()));
-      const connectionNames = own;
       const query = (sqlOrCursor: unknown, parameters?: ReadonlyArray<unknown>): unknown => {
         if (typeof sqlOrCursor !== 'string') return client.query(sqlOrCursor as pg.Submittable);
-        const values = parameters ? [...parameters] : [];
-        const name = values.length > 0 ? nameOf(sqlOrCursor) : null;
-        if (name && (connectionNames.has(name) || connectionNames.size < maxPerConnection)) {
-          connectionNames.add(name);
-          return client.query({ name, text: sqlOrCursor, values });
-        }
-        return client.query(sqlOrCursor, values);
+        return client.query(configFor(client, sqlOrCursor, parameters ?? []));
       };
       return { query: query as PostgresPoolClient['query'], release: () => client.release() };
     },
     end: () => pool.end(),
+    pipeline: {
+      transaction: async (queries, options) => (await sendTogether(pool, configFor, queries, true, options)).map(kyselyResult),
+      reads: async <Queries extends readonly CompiledQuery<unknown>[]>(queries: readonly [...Queries]) =>
+        (await sendTogether(pool, configFor, queries, false)).map((result) => result.rows) as RowsOf<Queries>,
+    },
   };
+}
+
+/**
+ * Writes every statement (inside BEGIN/COMMIT for a transaction) on one
+ * connection in one socket write. PostgreSQL answers them in order; after a
+ * failure inside the transaction it refuses the rest and answers the COMMIT
+ * with ROLLBACK, so nothing of a failed transaction is kept. With `checkFirst`
+ * the first statement goes alone, and the rest follow only if it passes.
+ */
+async function sendTogether(pool: pg.Pool, configFor: QueryConfigFor, queries: readonly CompiledQuery<unknown>[], transaction: boolean, options: TransactionOptions = {}): Promise<pg.QueryResult[]> {
+  const client = await pool.connect();
+  const stream = (client as unknown as { connection: { stream: { cork(): void; uncork(): void } } }).connection.stream;
+  const send = (texts: string[], statements: readonly CompiledQuery<unknown>[], after: string[]): Promise<pg.QueryResult>[] => {
+    const sent: Promise<pg.QueryResult>[] = [];
+    stream.cork();
+    try {
+      for (const text of texts) sent.push(client.query(text));
+      for (const query of statements) sent.push(client.query(configFor(client, query.sql, query.parameters)));
+      for (const text of after) sent.push(client.query(text));
+    } finally {
+      stream.uncork();
+    }
+    return sent;
+  };
+  const settled: PromiseSettledResult<pg.QueryResult>[] = [];
+  const guarded = transaction && options.checkFirst !== undefined && queries.length > 0;
+  if (guarded) {
+    settled.push(...(await Promise.allSettled(send(['BEGIN'], queries.slice(0, 1), []))));
+    const first = settled[1];
+    let refusal: unknown = null;
+    if (first?.status === 'fulfilled') {
+      try {
+        options.checkFirst?.(kyselyResult(first.value));
+      } catch (error) {
+        refusal = error;
+      }
+    }
+    if (first?.status !== 'fulfilled' || refusal) {
+      await Promise.allSettled(send(['ROLLBACK'], [], []));
+      release(client);
+      throw refusal ?? (first as PromiseRejectedResult).reason;
+    }
+  }
+  settled.push(...(await Promise.allSettled(send(transaction && !guarded ? ['BEGIN'] : [], guarded ? queries.slice(1) : queries, transaction ? ['COMMIT'] : []))));
+  release(client);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  const results = settled.map((s) => (s as PromiseFulfilledResult<pg.QueryResult>).value);
+  return transaction ? results.slice(1, -1) : results;
+}
+
+/** Back to the pool; a connection left inside a transaction (its socket broke mid-way) is not handed out again. */
+function release(client: pg.PoolClient): void {
+  const idle = (client as unknown as { getTransactionStatus(): string | null }).getTransactionStatus() === 'I';
+  client.release(idle ? undefined : new Error('the connection was left inside a transaction'));
+}
+
+/** The result as Kysely's PostgreSQL driver reports it. */
+function kyselyResult(result: pg.QueryResult): QueryResult<unknown> {
+  const changed = result.command === 'INSERT' || result.command === 'UPDATE' || result.command === 'DELETE' || result.command === 'MERGE';
+  return { rows: result.rows ?? [], ...(changed ? { numAffectedRows: BigInt(result.rowCount ?? 0) } : {}) };
 }

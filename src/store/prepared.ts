@@ -9,21 +9,27 @@
 import type { Compilable, CompiledQuery } from 'kysely';
 import type { Db } from './database.js';
 
-export function prepared<Args extends unknown[], Row>(build: (db: Db, ...args: Args) => Compilable<Row>): (db: Db, ...args: Args) => Promise<Row[]> {
+export interface PreparedQuery<Args extends unknown[], Row> {
+  (db: Db, ...args: Args): Promise<Row[]>;
+  /** The query for these arguments, unsent: to go with others in one pipeline (see pipeline.ts). */
+  compiled(db: Db, ...args: Args): CompiledQuery<Row>;
+}
+
+export function prepared<Args extends unknown[], Row>(build: (db: Db, ...args: Args) => Compilable<Row>): PreparedQuery<Args, Row> {
   // Keyed by the dialect adapter, which a Kysely instance shares with its transactions.
   const compiled = new WeakMap<object, CompiledQuery<Row>>();
-  return async (db, ...args) => {
+  const withArguments = (db: Db, args: Args): CompiledQuery<Row> => {
     const adapter = db.getExecutor().adapter;
-    let query = compiled.get(adapter);
-    if (!query) {
-      query = build(db, ...args).compile();
-      const parameters = query.parameters;
-      if (parameters.length !== args.length || parameters.some((p, i) => p !== args[i])) {
-        throw new Error(`prepared: the parameters of ${query.sql} are not the arguments in order`);
-      }
-      compiled.set(adapter, query);
-      return (await db.executeQuery(query)).rows;
+    const query = compiled.get(adapter);
+    if (query) return { ...query, parameters: args };
+    const first = build(db, ...args).compile();
+    const parameters = first.parameters;
+    if (parameters.length !== args.length || parameters.some((p, i) => p !== args[i])) {
+      throw new Error(`prepared: the parameters of ${first.sql} are not the arguments in order`);
     }
-    return (await db.executeQuery<Row>({ ...query, parameters: args })).rows;
+    compiled.set(adapter, first);
+    return first;
   };
+  const run = async (db: Db, ...args: Args): Promise<Row[]> => (await db.executeQuery(withArguments(db, args))).rows;
+  return Object.assign(run, { compiled: (db: Db, ...args: Args) => withArguments(db, args) });
 }

@@ -1,0 +1,88 @@
+/**
+ * A pipeline sends a step's statements together; on both backends a
+ * pipelined transaction keeps all of its writes or none, a guard on its first
+ * statement can refuse the rest, and the connections stay usable after a failure.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { openDatabase, type OpenedDatabase } from '../../src/store/database.js';
+import { backends, createPgDatabase } from '../support/certdesk.js';
+
+const AT = '2026-01-01T00:00:00.000Z';
+
+for (const backend of await backends()) {
+  describe(`statement pipeline (${backend})`, () => {
+    let dir: string;
+    let pgDatabase: Awaited<ReturnType<typeof createPgDatabase>> | null = null;
+    let opened: OpenedDatabase;
+
+    before(async () => {
+      dir = mkdtempSync(path.join(tmpdir(), 'certdesk-pipeline-'));
+      pgDatabase = backend === 'postgres' ? await createPgDatabase() : null;
+      opened = await openDatabase({ dataDir: dir, ...(pgDatabase ? { databaseUrl: pgDatabase.url } : {}) });
+    });
+
+    after(async () => {
+      await opened?.close();
+      await pgDatabase?.drop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    const insertUser = (id: string, email = `${id}@example.com`) => opened.db.insertInto('users').values({ id, email, role: 'subscriber', password_hash: null, created_at: AT }).compile();
+    const userIds = async (prefix: string) =>
+      (await opened.db.selectFrom('users').select('id').where('id', 'like', `${prefix}%`).orderBy('id').execute()).map((u) => u.id);
+
+    test('a transaction keeps every write and reports what each changed', async () => {
+      const results = await opened.pipeline.transaction([
+        insertUser('ok_1'),
+        insertUser('ok_2'),
+        opened.db.updateTable('users').set({ role: 'reviewer' }).where('id', 'in', ['ok_1', 'ok_2']).compile(),
+      ]);
+      assert.deepEqual(results.map((r) => Number(r.numAffectedRows)), [1, 1, 2]);
+      assert.deepEqual(await userIds('ok_'), ['ok_1', 'ok_2']);
+      const roles = await opened.db.selectFrom('users').select('role').where('id', 'like', 'ok_%').execute();
+      assert.deepEqual(roles.map((r) => r.role), ['reviewer', 'reviewer']);
+    });
+
+    test('a statement that fails undoes the ones before it and stops the ones after it', async () => {
+      await opened.pipeline.transaction([insertUser('taken_1', 'taken@example.com')]);
+      await assert.rejects(
+        opened.pipeline.transaction([insertUser('lost_1'), insertUser('lost_2', 'taken@example.com'), insertUser('lost_3')]),
+        (error: Error) => /unique/i.test(error.message),
+      );
+      assert.deepEqual(await userIds('lost_'), []);
+      // Every pooled connection still answers (none was left inside the failed transaction).
+      const answers = await Promise.all(Array.from({ length: 12 }, () => userIds('taken_')));
+      assert.ok(answers.every((ids) => ids.join() === 'taken_1'));
+    });
+
+    test('a guard on the first statement refuses the rest, and lets them through when it holds', async () => {
+      await opened.pipeline.transaction([insertUser('guard_1')]);
+      const promote = (from: 'subscriber' | 'reviewer') => opened.db.updateTable('users').set({ role: 'admin' }).where('id', '=', 'guard_1').where('role', '=', from).compile();
+      const onlyIfChanged = { checkFirst: (r: { numAffectedRows?: bigint }) => assert.equal(Number(r.numAffectedRows), 1, 'the role changed meanwhile') };
+      await assert.rejects(opened.pipeline.transaction([promote('reviewer'), insertUser('guard_2')], onlyIfChanged), /the role changed meanwhile/);
+      assert.deepEqual(await userIds('guard_'), ['guard_1']);
+      await opened.pipeline.transaction([promote('subscriber'), insertUser('guard_3')], onlyIfChanged);
+      assert.deepEqual(await userIds('guard_'), ['guard_1', 'guard_3']);
+      assert.equal((await opened.db.selectFrom('users').select('role').where('id', '=', 'guard_1').executeTakeFirstOrThrow()).role, 'admin');
+    });
+
+    test('reads come back in the order they were given, each with its own rows', async () => {
+      await opened.pipeline.transaction([insertUser('read_a'), insertUser('read_b')]);
+      const byId = (id: string) => opened.db.selectFrom('users').select(['id', 'email']).where('id', '=', id).compile();
+      const [b, missing, a] = await opened.pipeline.reads([byId('read_b'), byId('read_none'), byId('read_a')]);
+      assert.deepEqual(b, [{ id: 'read_b', email: 'read_b@example.com' }]);
+      assert.deepEqual(missing, []);
+      assert.deepEqual(a, [{ id: 'read_a', email: 'read_a@example.com' }]);
+    });
+
+    test('a read that fails is reported and the others still answer', async () => {
+      const bad = opened.db.selectFrom('users').select('id').where('id', '=', 'read_a').compile();
+      await assert.rejects(opened.pipeline.reads([bad, { ...bad, sql: 'select no_such_column from users' }]), /no_such_column|no such column/);
+      assert.deepEqual((await opened.pipeline.reads([bad]))[0], [{ id: 'read_a' }]);
+    });
+  });
+}
