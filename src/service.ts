@@ -68,6 +68,7 @@ export async function openContext(options: ServiceOptions): Promise<{ ctx: RaCon
   const ctx: RaContext = {
     db: db.db,
     durability: db.durability,
+    pipeline: db.pipeline,
     clock,
     vault,
     ca,

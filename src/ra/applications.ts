@@ -3,12 +3,13 @@
  * qualification documents, submit, and withdraw.
  */
 import { randomBytes } from 'node:crypto';
+import type { CompiledQuery } from 'kysely';
 import { badRequest, CertdeskError, notFound } from '../errors.js';
 import { createCsr } from '../pki/csr.js';
 import { generateKeyPair, KEY_ALGORITHMS, type KeyAlgorithm } from '../pki/keys.js';
 import { newId } from '../store/ids.js';
 import { prepared } from '../store/prepared.js';
-import type { ApplicationTable, InstanceTable } from '../store/schema.js';
+import type { ApplicationTable, InstanceTable, ValidationTable } from '../store/schema.js';
 import { dnsChallenge, fileChallenge } from '../va/challenge.js';
 import type { Actor } from './actor.js';
 import { checkContact, checkOrganization, type Contact, type Organization } from './applicant.js';
@@ -17,12 +18,12 @@ import { checkCsrOnce, parseCsrOnce } from './checked_csrs.js';
 import type { RaContext } from './context.js';
 import { DCV_DEADLINE_DAYS } from './dcv_schedule.js';
 import { checkQualificationDocument, DOCUMENT_KINDS } from './documents.js';
-import { loadOwnedInstance, quotaOf } from './instances.js';
+import { loadOwnedInstance, ownedInstance, quotaOf, selectInstance } from './instances.js';
 import { checkNames, type BoundName } from './names.js';
 import { randomSecret, tokenHash } from './passwords.js';
 import { loadProfile, saveProfile } from './profiles.js';
 import { nextStatus } from './state_machine.js';
-import { recordEvent } from './timeline.js';
+import { eventInsert, recordEvent } from './timeline.js';
 import { sendConfirmationMail } from './mail.js';
 
 export type CsrInput = { mode: 'auto'; keyAlgorithm?: string } | { mode: 'manual'; pem: string };
@@ -65,11 +66,17 @@ export async function loadApplication(ctx: RaContext, instanceId: string): Promi
   return (await selectApplication(ctx.db, instanceId))[0];
 }
 
-const selectApplication = prepared((db, instanceId: string) => db.selectFrom('applications').selectAll().where('instance_id', '=', instanceId));
+export const selectApplication = prepared((db, instanceId: string) => db.selectFrom('applications').selectAll().where('instance_id', '=', instanceId));
+
+/** The instance the actor may change and its application, read together. */
+async function loadOwnedWithApplication(ctx: RaContext, actor: Actor, instanceId: string): Promise<[InstanceTable, ApplicationTable | undefined]> {
+  const [[instance], [application]] = await ctx.pipeline.reads([selectInstance.compiled(ctx.db, instanceId), selectApplication.compiled(ctx.db, instanceId)]);
+  return [ownedInstance(actor, instanceId, instance), application];
+}
 
 export async function saveApplication(ctx: RaContext, actor: Actor, instanceId: string, input: ApplicationInput): Promise<ApplicationView> {
   return ctx.locks.run(instanceId, async () => {
-    const instance = await loadOwnedInstance(ctx, actor, instanceId);
+    const [instance, previous] = await loadOwnedWithApplication(ctx, actor, instanceId);
     nextStatus(instance.status, 'edit', instance.product);
     if (typeof input !== 'object' || input === null) throw badRequest('APPLICATION_INVALID', 'Send the application as a JSON object with domains, csr and contact.');
     const names = checkNames(input.domains ?? [], await quotaOf(ctx, instance), { allowIp: ctx.settings.current().allowIpAddresses });
@@ -80,7 +87,6 @@ export async function saveApplication(ctx: RaContext, actor: Actor, instanceId: 
         ? checkOrganization(await loadProfile(ctx, actor, input.organizationProfileId, 'organization'), 'organizationProfileId')
         : checkOrganization(input.organization);
     }
-    const previous = await loadApplication(ctx, instanceId);
     const csr = resolveCsr(ctx, instance, input.csr, names, previous);
     const now = ctx.clock.now().toISOString();
     const row: ApplicationTable = {
@@ -97,12 +103,11 @@ export async function saveApplication(ctx: RaContext, actor: Actor, instanceId: 
       phone_verification: previous?.phone_verification ?? null,
       updated_at: now,
     };
-    await ctx.db.transaction().execute(async (trx) => {
-      if (previous) await trx.updateTable('applications').set(row).where('instance_id', '=', instanceId).execute();
-      else await trx.insertInto('applications').values(row).execute();
-      await trx.updateTable('instances').set({ domains_text: names.map((n) => n.name).join(' '), updated_at: now }).where('id', '=', instanceId).execute();
-      await recordEvent(trx, { instanceId, type: 'application_saved', message: `Application saved for ${names.map((n) => n.display).join(', ')} (CSR ${csr.mode}).`, at: ctx.clock.now(), actorId: actor.id });
-    });
+    await ctx.pipeline.transaction([
+      previous ? ctx.db.updateTable('applications').set(row).where('instance_id', '=', instanceId).compile() : ctx.db.insertInto('applications').values(row).compile(),
+      ctx.db.updateTable('instances').set({ domains_text: names.map((n) => n.name).join(' '), updated_at: now }).where('id', '=', instanceId).compile(),
+      eventInsert(ctx.db, { instanceId, type: 'application_saved', message: `Application saved for ${names.map((n) => n.display).join(', ')} (CSR ${csr.mode}).`, at: ctx.clock.now(), actorId: actor.id }),
+    ]);
     if (input.saveContactAs) await saveProfile(ctx, actor, { kind: 'contact', name: input.saveContactAs, data: contact });
     if (input.saveOrganizationAs && organization) await saveProfile(ctx, actor, { kind: 'organization', name: input.saveOrganizationAs, data: organization });
     return applicationView(row);
@@ -182,11 +187,17 @@ export async function deleteDocument(ctx: RaContext, actor: Actor, instanceId: s
   if (Number(result.numDeletedRows) === 0) throw notFound(`Document ${documentId}`);
 }
 
+const selectValidationNames = prepared((db, instanceId: string) => db.selectFrom('validations').select(['id', 'domain']).where('instance_id', '=', instanceId));
+
 export async function submitApplication(ctx: RaContext, actor: Actor, instanceId: string): Promise<void> {
   await ctx.locks.run(instanceId, async () => {
-    const instance = await loadOwnedInstance(ctx, actor, instanceId);
+    const [[row], [application], validations] = await ctx.pipeline.reads([
+      selectInstance.compiled(ctx.db, instanceId),
+      selectApplication.compiled(ctx.db, instanceId),
+      selectValidationNames.compiled(ctx.db, instanceId),
+    ]);
+    const instance = ownedInstance(actor, instanceId, row);
     const target = nextStatus(instance.status, 'submit', instance.product);
-    const application = await loadApplication(ctx, instanceId);
     if (!application) throw new CertdeskError('APPLICATION_REQUIRED', 'Save the application (domains, contact, CSR) before submitting it.', { status: 409 });
     const view = applicationView(application);
     if (instance.product !== 'dv') {
@@ -202,57 +213,67 @@ export async function submitApplication(ctx: RaContext, actor: Actor, instanceId
     const now = ctx.clock.now();
     const window = expectedIssueWindow(instance.product, now);
     const confirmToken = instance.product === 'dv' ? null : randomSecret();
-    await ctx.db.transaction().execute(async (trx) => {
-      const updated = await trx
-        .updateTable('instances')
-        .set({
-          status: target,
-          submission_round: instance.submission_round + 1,
-          submitted_at: now.toISOString(),
-          expected_issue_earliest: window.earliest.toISOString(),
-          expected_issue_latest: window.latest.toISOString(),
-          failure_reason: null,
-          updated_at: now.toISOString(),
-        })
-        .where('id', '=', instanceId)
-        .where('status', '=', instance.status)
-        .executeTakeFirst();
-      if (Number(updated.numUpdatedRows) !== 1) throw new CertdeskError('CONCURRENT_CHANGE', 'The instance changed while submitting; reload it and try again.', { status: 409 });
-      // Each round starts the email confirmation and the phone check over (nothing to clear on a first DV round).
-      if (confirmToken || application.email_confirm_token_hash !== null || application.email_confirmed_at !== null || application.phone_verification !== null) {
-        await trx
-          .updateTable('applications')
-          .set({ email_confirm_token_hash: confirmToken ? tokenHash(confirmToken) : null, email_confirmed_at: null, phone_verification: null })
-          .where('instance_id', '=', instanceId)
-          .execute();
-      }
-      await refreshValidations(trx, instanceId, view.domains, now);
-      await recordEvent(trx, {
-        instanceId,
-        type: 'submitted',
-        message: instance.product === 'dv' ? 'Submitted; prove control of each domain with the DNS record or the file shown.' : 'Submitted to the CA for review; confirm the email from the CA and keep your phone on.',
-        at: now,
-        actorId: actor.id,
-        data: { round: instance.submission_round + 1 },
-      });
-    });
+    const resetReview = confirmToken || application.email_confirm_token_hash !== null || application.email_confirmed_at !== null || application.phone_verification !== null;
+    await ctx.pipeline.transaction(
+      [
+        ctx.db
+          .updateTable('instances')
+          .set({
+            status: target,
+            submission_round: instance.submission_round + 1,
+            submitted_at: now.toISOString(),
+            expected_issue_earliest: window.earliest.toISOString(),
+            expected_issue_latest: window.latest.toISOString(),
+            failure_reason: null,
+            updated_at: now.toISOString(),
+          })
+          .where('id', '=', instanceId)
+          .where('status', '=', instance.status)
+          .compile(),
+        // Each round starts the email confirmation and the phone check over (nothing to clear on a first DV round).
+        ...(resetReview
+          ? [
+              ctx.db
+                .updateTable('applications')
+                .set({ email_confirm_token_hash: confirmToken ? tokenHash(confirmToken) : null, email_confirmed_at: null, phone_verification: null })
+                .where('instance_id', '=', instanceId)
+                .compile(),
+            ]
+          : []),
+        ...validationRefresh(ctx.db, instanceId, validations, view.domains, now),
+        eventInsert(ctx.db, {
+          instanceId,
+          type: 'submitted',
+          message: instance.product === 'dv' ? 'Submitted; prove control of each domain with the DNS record or the file shown.' : 'Submitted to the CA for review; confirm the email from the CA and keep your phone on.',
+          at: now,
+          actorId: actor.id,
+          data: { round: instance.submission_round + 1 },
+        }),
+      ],
+      {
+        checkFirst: (updated) => {
+          if (Number(updated.numAffectedRows) !== 1) throw new CertdeskError('CONCURRENT_CHANGE', 'The instance changed while submitting; reload it and try again.', { status: 409 });
+        },
+      },
+    );
     if (confirmToken) await sendConfirmationMail(ctx, instance, view, confirmToken);
   });
 }
 
 /**
- * Keeps the tokens of names still on the application (so records already
- * published keep working) and restarts their checks; new names get fresh tokens.
+ * The writes that keep the tokens of names still on the application (so
+ * records already published keep working) and restart their checks, and give
+ * new names fresh tokens. `existing`: the instance's validations, read under its lock.
  */
-async function refreshValidations(trx: RaContext['db'], instanceId: string, names: BoundName[], now: Date): Promise<void> {
-  const existing = await trx.selectFrom('validations').select(['id', 'domain']).where('instance_id', '=', instanceId).execute();
+function validationRefresh(db: RaContext['db'], instanceId: string, existing: Pick<ValidationTable, 'id' | 'domain'>[], names: BoundName[], now: Date): CompiledQuery[] {
+  const writes: CompiledQuery[] = [];
   const wanted = new Set(names.map((n) => n.name));
   const stale = existing.filter((v) => !wanted.has(v.domain)).map((v) => v.id);
-  if (stale.length > 0) await trx.deleteFrom('validations').where('id', 'in', stale).execute();
+  if (stale.length > 0) writes.push(db.deleteFrom('validations').where('id', 'in', stale).compile());
   const deadline = new Date(now.getTime() + DCV_DEADLINE_DAYS * 86400_000).toISOString();
   // Only names kept from an earlier round have checks to restart.
   if (existing.length > stale.length) {
-    await trx.updateTable('validations').set({ attempts: 0, next_check_at: now.toISOString(), deadline }).where('instance_id', '=', instanceId).where('status', '!=', 'valid').execute();
+    writes.push(db.updateTable('validations').set({ attempts: 0, next_check_at: now.toISOString(), deadline }).where('instance_id', '=', instanceId).where('status', '!=', 'valid').compile());
   }
   const kept = new Set(existing.map((v) => v.domain));
   const rows = names
@@ -278,7 +299,8 @@ async function refreshValidations(trx: RaContext['db'], instanceId: string, name
         deadline,
       };
     });
-  if (rows.length > 0) await trx.insertInto('validations').values(rows).execute();
+  if (rows.length > 0) writes.push(db.insertInto('validations').values(rows).compile());
+  return writes;
 }
 
 export async function withdrawApplication(ctx: RaContext, actor: Actor, instanceId: string): Promise<void> {

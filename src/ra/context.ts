@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { Mailer } from '../notify/mailer.js';
 import type { Db } from '../store/database.js';
 import type { Durability } from '../store/group_commit_sqlite.js';
+import type { Pipeline } from '../store/pipeline.js';
 import type { DnsClient } from '../va/dns_client.js';
 import type { KeyedMutex } from './keyed_mutex.js';
 import type { SettingsStore } from './settings.js';
@@ -14,6 +15,8 @@ export interface RaContext {
   db: Db;
   /** Await before acknowledging what was written (replies, mail): SQLite commits in groups. */
   durability: Durability;
+  /** Sends a step's statements to the database together. */
+  pipeline: Pipeline;
   clock: Clock;
   vault: KeyVault;
   ca: CertificateAuthority;

@@ -3,18 +3,21 @@
  * pending names, records what was found versus expected, and issues once all
  * names are proven. "Verify now" and the background schedule share this path.
  */
+import type { CompiledQuery } from 'kysely';
 import { CertdeskError } from '../errors.js';
+import { prepared } from '../store/prepared.js';
 import type { ValidationTable } from '../store/schema.js';
 import type { CheckResult } from '../va/check_result.js';
 import { checkDnsTxt } from '../va/dns_txt.js';
 import { checkHttpFile } from '../va/http_file.js';
 import type { Actor } from './actor.js';
+import { selectApplication } from './applications.js';
 import type { RaContext } from './context.js';
 import { nextCheckAt } from './dcv_schedule.js';
-import { loadOwnedInstance } from './instances.js';
+import { ownedInstance, selectInstance } from './instances.js';
 import { failInstance, issueIfReady } from './issuance.js';
 import { nextStatus } from './state_machine.js';
-import { recordEvent } from './timeline.js';
+import { eventInsert, recordEvent } from './timeline.js';
 
 /** Tries the DNS record first, then the file; the first method that proves control wins. */
 async function checkOne(ctx: RaContext, v: ValidationTable): Promise<CheckResult[]> {
@@ -34,18 +37,25 @@ function summary(results: CheckResult[]): string {
   return results.map((r) => r.message).join(' ');
 }
 
-/** Checks every pending name of the instance once and returns how many are still not proven. Call with the instance's lock held. */
-async function checkPending(ctx: RaContext, instanceId: string, trigger: 'user' | 'schedule'): Promise<number> {
-  const pending = await ctx.db.selectFrom('validations').selectAll().where('instance_id', '=', instanceId).where('status', '!=', 'valid').execute();
-  const results = await Promise.all(pending.map((v) => checkOne(ctx, v)));
+const selectPendingValidations = prepared((db, instanceId: string, valid: 'valid') => db.selectFrom('validations').selectAll().where('instance_id', '=', instanceId).where('status', '!=', valid));
+
+/**
+ * Checks every pending name of the instance once (`pending`: those names, if
+ * the caller read them already) and returns how many are still not proven.
+ * Call with the instance's lock held.
+ */
+async function checkPending(ctx: RaContext, instanceId: string, trigger: 'user' | 'schedule', pending?: ValidationTable[]): Promise<number> {
+  const toCheck = pending ?? (await selectPendingValidations(ctx.db, instanceId, 'valid'));
+  const results = await Promise.all(toCheck.map((v) => checkOne(ctx, v)));
   const now = ctx.clock.now();
   let stillPending = 0;
-  for (const [i, v] of pending.entries()) {
+  const writes: CompiledQuery[] = [];
+  for (const [i, v] of toCheck.entries()) {
     const rs = results[i] ?? [];
     const proven = rs.some((r) => r.ok);
     if (!proven) stillPending++;
     const attempts = v.attempts + 1;
-    await ctx.db
+    writes.push(ctx.db
       .updateTable('validations')
       .set({
         status: proven ? 'valid' : 'pending',
@@ -55,29 +65,35 @@ async function checkPending(ctx: RaContext, instanceId: string, trigger: 'user' 
         next_check_at: proven ? null : (nextCheckAt(attempts, now, new Date(v.deadline))?.toISOString() ?? null),
       })
       .where('id', '=', v.id)
-      .execute();
+      .compile());
     const previous = v.last_results ? (JSON.parse(v.last_results) as CheckResult[]) : [];
     const changed = previous.map((r) => r.reason).join() !== rs.map((r) => r.reason).join();
     if (proven || trigger === 'user' || changed) {
       const method = rs.find((r) => r.ok)?.method;
-      await recordEvent(ctx.db, {
+      writes.push(eventInsert(ctx.db, {
         instanceId,
         type: proven ? 'dcv_record_found' : 'dcv_record_not_found',
         message: proven ? `Control of ${v.domain} proven by the ${method === 'dns' ? 'DNS TXT record' : 'validation file'}.` : `${v.domain}: ${summary(rs)}`,
         at: now,
         data: { domain: v.domain, results: rs },
-      });
+      }));
     }
   }
+  if (writes.length > 0) await ctx.pipeline.transaction(writes);
   return stillPending;
 }
 
 export async function verifyNow(ctx: RaContext, actor: Actor, instanceId: string): Promise<void> {
   await ctx.locks.run(instanceId, async () => {
-    const instance = await loadOwnedInstance(ctx, actor, instanceId);
+    const [[row], pending, [application]] = await ctx.pipeline.reads([
+      selectInstance.compiled(ctx.db, instanceId),
+      selectPendingValidations.compiled(ctx.db, instanceId, 'valid'),
+      selectApplication.compiled(ctx.db, instanceId),
+    ]);
+    const instance = ownedInstance(actor, instanceId, row);
     nextStatus(instance.status, 'verify', instance.product);
-    const namesPending = await checkPending(ctx, instanceId, 'user');
-    await issueIfReady(ctx, instanceId, { instance, namesPending });
+    const namesPending = await checkPending(ctx, instanceId, 'user', pending);
+    await issueIfReady(ctx, instanceId, { instance, namesPending, ...(application ? { application } : {}) });
   });
 }
 

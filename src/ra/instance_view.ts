@@ -1,11 +1,12 @@
 /** The detail of one instance as its owner sees it: application, per-domain proofs, review state, certificate. */
-import type { InstanceTable } from '../store/schema.js';
+import { prepared } from '../store/prepared.js';
+import type { ApplicationTable, CertificateTable, ValidationTable } from '../store/schema.js';
 import type { CheckResult } from '../va/check_result.js';
 import type { Actor } from './actor.js';
-import { applicationView, listDocuments, loadApplication, type ApplicationView } from './applications.js';
+import { applicationView, listDocuments, selectApplication, type ApplicationView } from './applications.js';
 import type { RaContext } from './context.js';
-import { certificateView, type CertificateView } from './issuance.js';
-import { combinedParts, loadVisibleSummary, quotaWithParts, type InstanceSummary } from './instances.js';
+import { certificateView, selectCertificateOf, type CertificateView } from './issuance.js';
+import { combinedParts, loadVisibleSummary, quotaWithParts, selectSummaryRow, visibleSummary, type InstanceSummary } from './instances.js';
 import type { NameQuota } from './names.js';
 import { approvalsRequired, currentApprovals } from './review_rules.js';
 import { listEvents, type TimelineEvent } from './timeline.js';
@@ -32,27 +33,39 @@ export interface InstanceDetail extends InstanceSummary {
   certificate: (InstanceSummary['certificate'] & Partial<CertificateView>) | null;
 }
 
-/** What hangs off an instance row: combined parts, application, documents, proofs, certificate. */
-async function attachments(ctx: RaContext, instance: InstanceTable) {
-  return Promise.all([
-    combinedParts(ctx, instance),
-    loadApplication(ctx, instance.id),
-    // DV applications take no documents (see uploadDocument).
-    instance.product === 'dv' ? [] : listDocuments(ctx, instance.id),
-    ctx.db.selectFrom('validations').selectAll().where('instance_id', '=', instance.id).orderBy('domain').execute(),
-    instance.certificate_id ? ctx.db.selectFrom('certificates').selectAll().where('id', '=', instance.certificate_id).executeTakeFirst() : Promise.resolve(undefined),
-  ]);
-}
-
-/** Attachments of an instance created in this very request: it has none yet, and reading them would only cost queries. */
-const NO_ATTACHMENTS: Awaited<ReturnType<typeof attachments>> = [[], undefined, [], [], undefined];
+const selectValidations = prepared((db, instanceId: string) => db.selectFrom('validations').selectAll().where('instance_id', '=', instanceId).orderBy('domain'));
 
 /** `justCreated`: the instance was created by the caller's own request, so nothing is attached to it yet. */
 export async function instanceDetail(ctx: RaContext, actor: Actor, id: string, options: { justCreated?: boolean } = {}): Promise<InstanceDetail> {
-  const { instance, summary } = await loadVisibleSummary(ctx, actor, id);
-  const [parts, appRow, documents, validations, cert] = options.justCreated ? NO_ATTACHMENTS : await attachments(ctx, instance);
+  if (options.justCreated) return detailOf(ctx, visibleSummary(actor, id, (await selectSummaryRow(ctx.db, id))[0]), { parts: [], documents: [], approvals: [], validations: [] });
+  // The instance with what hangs off it, read together; none of it is shown unless the actor may see the instance.
+  const [[row], [appRow], validations, [cert]] = await ctx.pipeline.reads([
+    selectSummaryRow.compiled(ctx.db, id),
+    selectApplication.compiled(ctx.db, id),
+    selectValidations.compiled(ctx.db, id),
+    selectCertificateOf.compiled(ctx.db, id),
+  ]);
+  const visible = visibleSummary(actor, id, row);
+  // DV instances are never combined, take no documents and need no approvals.
+  const [parts, documents, approvals] =
+    visible.instance.product === 'dv' ? [[], [], []] : await Promise.all([combinedParts(ctx, visible.instance), listDocuments(ctx, id), currentApprovals(ctx, visible.instance)]);
+  return detailOf(ctx, visible, { parts, appRow, documents, approvals, validations, cert });
+}
+
+function detailOf(
+  ctx: RaContext,
+  { instance, summary }: ReturnType<typeof visibleSummary>,
+  attached: {
+    parts: Awaited<ReturnType<typeof combinedParts>>;
+    appRow?: ApplicationTable | undefined;
+    documents: Awaited<ReturnType<typeof listDocuments>>;
+    approvals: Awaited<ReturnType<typeof currentApprovals>>;
+    validations: ValidationTable[];
+    cert?: CertificateTable | undefined;
+  },
+): InstanceDetail {
+  const { parts, appRow, documents, approvals, validations, cert } = attached;
   const application = appRow ? applicationView(appRow) : null;
-  const approvals = instance.product === 'dv' || options.justCreated ? [] : await currentApprovals(ctx, instance);
   return {
     ...summary,
     quota: quotaWithParts(instance, parts),

@@ -13,7 +13,7 @@ import { instancesMatching, normalizeDomainQuery } from './domain_search.js';
 import { liveCounts, totalOf } from './instance_counts.js';
 import { quotaFor, type NameQuota } from './names.js';
 import { availableActions, nextStatus, STATUSES } from './state_machine.js';
-import { recordEvent } from './timeline.js';
+import { eventInsert, recordEvent } from './timeline.js';
 
 export const PRODUCTS: readonly Product[] = ['dv', 'ov', 'ev'];
 export const DOMAIN_TYPES: readonly DomainType[] = ['single', 'wildcard', 'multi'];
@@ -79,8 +79,10 @@ export async function createInstance(ctx: RaContext, actor: Actor, input: Create
     created_at: at,
     updated_at: at,
   };
-  await ctx.db.insertInto('instances').values(row).execute();
-  await recordEvent(ctx.db, { instanceId: row.id, type: 'instance_created', message: `Instance created: ${row.product.toUpperCase()} ${domainType}${domainType === 'multi' ? ` (${domainCount} domains)` : ''}, ${termMonths} months.`, at: ctx.clock.now(), actorId: actor.id });
+  await ctx.pipeline.transaction([
+    ctx.db.insertInto('instances').values(row).compile(),
+    eventInsert(ctx.db, { instanceId: row.id, type: 'instance_created', message: `Instance created: ${row.product.toUpperCase()} ${domainType}${domainType === 'multi' ? ` (${domainCount} domains)` : ''}, ${termMonths} months.`, at: ctx.clock.now(), actorId: actor.id }),
+  ]);
   return row;
 }
 
@@ -97,7 +99,11 @@ async function resolveOwner(ctx: RaContext, actor: Actor, ownerEmail: string | u
 
 /** Loads an instance the actor may see; anything else is "not found", whether it exists or not. */
 export async function loadVisibleInstance(ctx: RaContext, actor: Actor, id: string): Promise<InstanceTable> {
-  const row = await loadInstance(ctx, id);
+  return visibleInstance(actor, id, await loadInstance(ctx, id));
+}
+
+/** `row` (instance `id` as read) if the actor may see it; anything else is "not found", whether it exists or not. */
+export function visibleInstance<Row extends Pick<InstanceTable, 'owner_id' | 'product'>>(actor: Actor, id: string, row: Row | undefined): Row {
   if (!row || !visibleTo(actor, row)) throw notFound(`Instance ${id}`);
   return row;
 }
@@ -107,7 +113,7 @@ export async function loadInstance(ctx: RaContext, id: string): Promise<Instance
   return (await selectInstance(ctx.db, id))[0];
 }
 
-const selectInstance = prepared((db, id: string) => db.selectFrom('instances').selectAll().where('id', '=', id));
+export const selectInstance = prepared((db, id: string) => db.selectFrom('instances').selectAll().where('id', '=', id));
 
 function visibleTo(actor: Actor, row: Pick<InstanceTable, 'owner_id' | 'product'>): boolean {
   return canActOn(actor, row.owner_id) || (actor.role === 'reviewer' && row.product !== 'dv');
@@ -115,7 +121,12 @@ function visibleTo(actor: Actor, row: Pick<InstanceTable, 'owner_id' | 'product'
 
 /** Loads an instance the actor may change: the owner's or, for admins, any. */
 export async function loadOwnedInstance(ctx: RaContext, actor: Actor, id: string): Promise<InstanceTable> {
-  const row = await loadVisibleInstance(ctx, actor, id);
+  return ownedInstance(actor, id, await loadInstance(ctx, id));
+}
+
+/** `row` (instance `id` as read) if the actor may change it: the owner's or, for admins, any. */
+export function ownedInstance(actor: Actor, id: string, read: InstanceTable | undefined): InstanceTable {
+  const row = visibleInstance(actor, id, read);
   if (!canActOn(actor, row.owner_id)) throw forbidden('Only the subscriber who owns this instance can change it.');
   if (row.combined_into) {
     throw new CertdeskError('INSTANCE_COMBINED', `This instance is combined into ${row.combined_into}; work on that instance instead.`, { status: 409 });
@@ -195,13 +206,17 @@ function summaryQuery(db: RaContext['db']) {
     .select(['users.email as owner_email', 'certificates.serial as cert_serial', 'certificates.not_before as cert_not_before', 'certificates.not_after as cert_not_after']);
 }
 
-const selectSummaryRow = prepared((db, id: string) => summaryQuery(db).where('instances.id', '=', id));
+export const selectSummaryRow = prepared((db, id: string) => summaryQuery(db).where('instances.id', '=', id));
 
 /** Like `loadVisibleInstance`, with the instance's summary from the same query. */
 export async function loadVisibleSummary(ctx: RaContext, actor: Actor, id: string): Promise<{ instance: InstanceTable; summary: InstanceSummary }> {
-  const [row] = await selectSummaryRow(ctx.db, id);
-  if (!row || !visibleTo(actor, row)) throw notFound(`Instance ${id}`);
-  return { instance: row, summary: summarize(row) };
+  return visibleSummary(actor, id, (await selectSummaryRow(ctx.db, id))[0]);
+}
+
+/** The instance and its summary from a row of `selectSummaryRow`, if the actor may see it. */
+export function visibleSummary(actor: Actor, id: string, row: SummaryRow | undefined): { instance: InstanceTable; summary: InstanceSummary } {
+  const visible = visibleInstance(actor, id, row);
+  return { instance: visible, summary: summarize(visible) };
 }
 
 /**

@@ -9,18 +9,19 @@ import { badRequest, CertdeskError, forbidden, notFound } from '../errors.js';
 import type { LeafParams } from '../pki/certificate.js';
 import { REVOCATION_REASON_CODES, type RevocationReason } from '../pki/crl.js';
 import { newId } from '../store/ids.js';
-import type { CertificateTable, InstanceTable } from '../store/schema.js';
+import { prepared } from '../store/prepared.js';
+import type { ApplicationTable, CertificateTable, InstanceTable } from '../store/schema.js';
 import { checkCaa } from '../va/caa.js';
 import { type Actor, canActOn } from './actor.js';
 import type { Organization } from './applicant.js';
 import { applicationView, loadApplication } from './applications.js';
 import { parseCsrOnce } from './checked_csrs.js';
 import type { RaContext } from './context.js';
-import { loadInstance } from './instances.js';
+import { selectInstance } from './instances.js';
 import type { BoundName } from './names.js';
 import { approvalsRequired, currentApprovals } from './review_rules.js';
 import { nextStatus } from './state_machine.js';
-import { recordEvent } from './timeline.js';
+import { eventInsert, recordEvent } from './timeline.js';
 import { deliver, detailsUrl } from './mail.js';
 import { issuedMail } from '../notify/templates.js';
 
@@ -53,6 +54,8 @@ export interface KnownBeforeIssuance {
   namesPending?: number;
   /** When CAA last allowed every name of the application (an ACME order asks at newOrder). */
   caaAllowedAt?: Date;
+  /** The application, read under the instance's lock. */
+  application?: ApplicationTable;
 }
 
 /**
@@ -69,7 +72,7 @@ export async function issueIfReady(ctx: RaContext, instanceId: string, known: Kn
   const pending =
     known.namesPending !== undefined ? known.namesPending > 0 : await ctx.db.selectFrom('validations').select('id').where('instance_id', '=', instanceId).where('status', '!=', 'valid').executeTakeFirst();
   if (pending) return false;
-  const row = await loadApplication(ctx, instanceId);
+  const row = known.application ?? (await loadApplication(ctx, instanceId));
   // An ACME order's CSR arrives only with finalize.
   if (!row || !row.csr_pem) return false;
   const application = applicationView(row);
@@ -158,15 +161,11 @@ async function sign(ctx: RaContext, instance: InstanceTable, keySealed: string |
     created_at: now.toISOString(),
   };
   const target = nextStatus(instance.status, 'issue', instance.product);
-  await ctx.db.transaction().execute(async (trx) => {
-    await trx.insertInto('certificates').values(cert).execute();
-    await trx
-      .updateTable('instances')
-      .set({ status: target, certificate_id: cert.id, failure_reason: null, updated_at: now.toISOString() })
-      .where('id', '=', instance.id)
-      .execute();
-    await recordEvent(trx, { instanceId: instance.id, type: 'issued', message: `Certificate issued: serial ${cert.serial}, valid until ${cert.not_after}.`, at: now, data: { certificateId: cert.id, serial: cert.serial } });
-  });
+  await ctx.pipeline.transaction([
+    ctx.db.insertInto('certificates').values(cert).compile(),
+    ctx.db.updateTable('instances').set({ status: target, certificate_id: cert.id, failure_reason: null, updated_at: now.toISOString() }).where('id', '=', instance.id).compile(),
+    eventInsert(ctx.db, { instanceId: instance.id, type: 'issued', message: `Certificate issued: serial ${cert.serial}, valid until ${cert.not_after}.`, at: now, data: { certificateId: cert.id, serial: cert.serial } }),
+  ]);
   const mail = issuedMail({
     applicantName: application.contact.name,
     to: application.contact.email,
@@ -241,16 +240,24 @@ export async function listCertificates(ctx: RaContext, actor: Actor): Promise<Ce
   return rows.map((r) => certificateView(ctx, r));
 }
 
+/** The current certificate of an instance (none before issuance). */
+export const selectCertificateOf = prepared((db, instanceId: string) =>
+  db
+    .selectFrom('certificates')
+    .selectAll()
+    .where('id', '=', (eb) => eb.selectFrom('instances').select('certificate_id').where('instances.id', '=', instanceId)),
+);
+
 /** The zip for one server type. Only the owner downloads: the zip may hold the private key. */
 export async function downloadBundle(ctx: RaContext, actor: Actor, instanceId: string, server: string): Promise<{ fileName: string; zip: Buffer }> {
   if (!SERVER_TYPES.includes(server as ServerType)) {
     throw badRequest('SERVER_TYPE_INVALID', `server must be one of ${SERVER_TYPES.join(', ')}.`, 'server');
   }
-  const instance = await loadInstance(ctx, instanceId);
+  const [[instance], [cert]] = await ctx.pipeline.reads([selectInstance.compiled(ctx.db, instanceId), selectCertificateOf.compiled(ctx.db, instanceId)]);
   if (!instance || !canActOn(actor, instance.owner_id)) throw notFound(`Instance ${instanceId}`);
   if (actor.id !== instance.owner_id) throw forbidden('Only the subscriber who owns the certificate can download it, because the package can contain the private key.');
   nextStatus(instance.status, 'download', instance.product);
-  const cert = await ctx.db.selectFrom('certificates').selectAll().where('id', '=', instance.certificate_id ?? '').executeTakeFirstOrThrow();
+  if (!cert) throw notFound(`The certificate of instance ${instanceId}`);
   const base = bundleBaseName(cert.common_name);
   const bundle = buildServerBundle({
     server: server as ServerType,

@@ -1,4 +1,5 @@
 /** The instance's progress: every step is an event, shown as "View progress". */
+import type { CompiledQuery } from 'kysely';
 import type { Db } from '../store/database.js';
 import { prepared } from '../store/prepared.js';
 
@@ -34,11 +35,22 @@ export interface TimelineEvent {
   data: Record<string, unknown> | null;
 }
 
-export async function recordEvent(
-  db: Db,
-  event: { instanceId: string; type: EventType; message: string; at: Date; actorId?: string | null; data?: Record<string, unknown> },
-): Promise<void> {
-  await insertEvent(db, event.instanceId, event.type, event.message, event.data ? JSON.stringify(event.data) : null, event.actorId ?? null, event.at.toISOString());
+export interface NewEvent {
+  instanceId: string;
+  type: EventType;
+  message: string;
+  at: Date;
+  actorId?: string | null;
+  data?: Record<string, unknown>;
+}
+
+export async function recordEvent(db: Db, event: NewEvent): Promise<void> {
+  await db.executeQuery(eventInsert(db, event));
+}
+
+/** The insert of `event`, unsent: to go with the step's other writes in one pipeline. */
+export function eventInsert(db: Db, event: NewEvent): CompiledQuery {
+  return insertEvent.compiled(db, event.instanceId, event.type, event.message, event.data ? JSON.stringify(event.data) : null, event.actorId ?? null, event.at.toISOString());
 }
 
 const insertEvent = prepared((db, instanceId: string, type: EventType, message: string, data: string | null, actorId: string | null, at: string) =>
