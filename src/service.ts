@@ -105,6 +105,7 @@ function afterCommit(mailer: Mailer, durability: Durability): Mailer {
       await durability.whenDurable();
       return mailer.send(mail);
     },
+    outboxInsert: () => null,
   };
 }
 

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import type { CompiledQuery } from 'kysely';
 import type { Transporter } from 'nodemailer';
 import { CertdeskError } from '../errors.js';
 
@@ -12,10 +13,18 @@ export interface OutgoingMail {
 /** Where mail goes when no SMTP server is configured (a table the console and tests can read). */
 export interface Outbox {
   keep(mail: OutgoingMail & { from: string }): Promise<void>;
+  /** The insert that keeps `mail`, unsent. */
+  insert(mail: OutgoingMail & { from: string }): CompiledQuery;
 }
 
 export interface Mailer {
   send(mail: OutgoingMail): Promise<{ delivered: 'smtp' | 'outbox'; messageId?: string }>;
+  /**
+   * Without an SMTP server a mail is a row in the outbox: this is its insert,
+   * unsent, so that the step the mail tells of commits it with its own writes
+   * (the mail exists exactly when the step happened). Null when mail leaves over SMTP.
+   */
+  outboxInsert(mail: OutgoingMail): CompiledQuery | null;
 }
 
 export interface MailerOptions {
@@ -34,6 +43,7 @@ export function createMailer(options: MailerOptions): Mailer {
         await outbox.keep({ ...mail, from });
         return { delivered: 'outbox' };
       },
+      outboxInsert: (mail) => outbox.insert({ ...mail, from }),
     };
   }
   const server = smtpServer(options.smtpUrl);
@@ -64,6 +74,7 @@ export function createMailer(options: MailerOptions): Mailer {
         });
       }
     },
+    outboxInsert: () => null,
   };
 }
 

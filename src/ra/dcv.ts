@@ -41,10 +41,11 @@ const selectPendingValidations = prepared((db, instanceId: string, valid: 'valid
 
 /**
  * Checks every pending name of the instance once (`pending`: those names, if
- * the caller read them already) and returns how many are still not proven.
- * Call with the instance's lock held.
+ * the caller read them already) and returns how many are still not proven,
+ * with the writes that record what was found, unsent: they commit with the
+ * issuance the proofs may allow. Call with the instance's lock held.
  */
-async function checkPending(ctx: RaContext, instanceId: string, trigger: 'user' | 'schedule', pending?: ValidationTable[]): Promise<number> {
+async function checkPending(ctx: RaContext, instanceId: string, trigger: 'user' | 'schedule', pending?: ValidationTable[]): Promise<{ stillPending: number; writes: CompiledQuery[] }> {
   const toCheck = pending ?? (await selectPendingValidations(ctx.db, instanceId, 'valid'));
   const results = await Promise.all(toCheck.map((v) => checkOne(ctx, v)));
   const now = ctx.clock.now();
@@ -79,8 +80,7 @@ async function checkPending(ctx: RaContext, instanceId: string, trigger: 'user' 
       }));
     }
   }
-  if (writes.length > 0) await ctx.pipeline.transaction(writes);
-  return stillPending;
+  return { stillPending, writes };
 }
 
 export async function verifyNow(ctx: RaContext, actor: Actor, instanceId: string): Promise<void> {
@@ -92,8 +92,8 @@ export async function verifyNow(ctx: RaContext, actor: Actor, instanceId: string
     ]);
     const instance = ownedInstance(actor, instanceId, row);
     nextStatus(instance.status, 'verify', instance.product);
-    const namesPending = await checkPending(ctx, instanceId, 'user', pending);
-    await issueIfReady(ctx, instanceId, { instance, namesPending, ...(application ? { application } : {}) });
+    const { stillPending, writes } = await checkPending(ctx, instanceId, 'user', pending);
+    await issueIfReady(ctx, instanceId, { instance, namesPending: stillPending, ...(application ? { application } : {}) }, writes);
   });
 }
 
@@ -117,8 +117,8 @@ export async function runDueChecks(ctx: RaContext, limit = 100): Promise<number>
     await ctx.locks.run(instance_id, async () => {
       const instance = await ctx.db.selectFrom('instances').selectAll().where('id', '=', instance_id).executeTakeFirstOrThrow();
       if (instance.status !== 'domain_verification' && instance.status !== 'under_review') return;
-      const namesPending = await checkPending(ctx, instance_id, 'schedule');
-      if (await issueIfReady(ctx, instance_id, { instance, namesPending })) return;
+      const { stillPending, writes } = await checkPending(ctx, instance_id, 'schedule');
+      if ((await issueIfReady(ctx, instance_id, { instance, namesPending: stillPending }, writes)) !== 'waiting') return;
       const expired = await ctx.db
         .selectFrom('validations')
         .select('domain')

@@ -4,6 +4,7 @@
  * approvals), CAA is checked and the CA signs. Also the certificate's view,
  * its download packages and its revocation.
  */
+import type { CompiledQuery } from 'kysely';
 import { buildServerBundle, bundleBaseName, describeServerBundle, SERVER_TYPES, type ServerType } from '../bundle/server_bundle.js';
 import { badRequest, CertdeskError, forbidden, notFound } from '../errors.js';
 import type { LeafParams } from '../pki/certificate.js';
@@ -21,8 +22,8 @@ import { selectInstance } from './instances.js';
 import type { BoundName } from './names.js';
 import { approvalsRequired, currentApprovals } from './review_rules.js';
 import { nextStatus } from './state_machine.js';
-import { eventInsert, recordEvent } from './timeline.js';
-import { deliver, detailsUrl } from './mail.js';
+import { eventInsert } from './timeline.js';
+import { deliver, detailsUrl, outboxWrites } from './mail.js';
 import { issuedMail } from '../notify/templates.js';
 
 const BUSINESS_CATEGORY: Record<Organization['type'], string> = {
@@ -34,17 +35,22 @@ const BUSINESS_CATEGORY: Record<Organization['type'], string> = {
 
 /** Moves the instance to `validation_failed` with a cause the subscriber can act on. */
 export async function failInstance(ctx: RaContext, instance: InstanceTable, reason: string, actorId: string | null = null): Promise<void> {
+  await ctx.pipeline.transaction(failWrites(ctx, instance, reason, actorId));
+}
+
+/** The writes of `failInstance`, unsent. */
+function failWrites(ctx: RaContext, instance: InstanceTable, reason: string, actorId: string | null = null): CompiledQuery[] {
   const target = nextStatus(instance.status, 'fail', instance.product);
   const now = ctx.clock.now();
-  await ctx.db.transaction().execute(async (trx) => {
-    await trx
+  return [
+    ctx.db
       .updateTable('instances')
       .set({ status: target, failure_reason: reason, expected_issue_earliest: null, expected_issue_latest: null, updated_at: now.toISOString() })
       .where('id', '=', instance.id)
       .where('status', '=', instance.status)
-      .execute();
-    await recordEvent(trx, { instanceId: instance.id, type: 'validation_failed', message: `Validation failed: ${reason}`, at: now, actorId });
-  });
+      .compile(),
+    eventInsert(ctx.db, { instanceId: instance.id, type: 'validation_failed', message: `Validation failed: ${reason}`, at: now, actorId }),
+  ];
 }
 
 /** What a caller of issueIfReady already knows, so it is not read or asked again. */
@@ -65,31 +71,56 @@ export interface KnownBeforeIssuance {
  */
 const CAA_REUSE_MS = 7 * 3600_000;
 
-/** Issues the certificate if everything the product needs is in place. Call with the instance's lock held. */
-export async function issueIfReady(ctx: RaContext, instanceId: string, known: KnownBeforeIssuance = {}): Promise<boolean> {
-  const instance = known.instance ?? (await ctx.db.selectFrom('instances').selectAll().where('id', '=', instanceId).executeTakeFirstOrThrow());
-  if (instance.status !== 'domain_verification' && instance.status !== 'under_review') return false;
-  const pending =
-    known.namesPending !== undefined ? known.namesPending > 0 : await ctx.db.selectFrom('validations').select('id').where('instance_id', '=', instanceId).where('status', '!=', 'valid').executeTakeFirst();
-  if (pending) return false;
-  const row = known.application ?? (await loadApplication(ctx, instanceId));
-  // An ACME order's CSR arrives only with finalize.
-  if (!row || !row.csr_pem) return false;
-  const application = applicationView(row);
-  if (instance.product !== 'dv') {
-    if (!application.emailConfirmedAt) return false;
-    const approvals = await currentApprovals(ctx, instance);
-    if (approvals.length < approvalsRequired(instance.product)) return false;
+/** Issued; refused at the last checks (CAA, the CA), which failed the instance; or still waiting for a condition. */
+export type IssuanceOutcome = 'issued' | 'failed' | 'waiting';
+
+/**
+ * Issues the certificate if everything the product needs is in place. Call
+ * with the instance's lock held. `stepWrites` are the calling step's own
+ * writes (the proofs of a verification): they commit in the issuance's
+ * transaction, or before anything else is written when there is no issuance.
+ */
+export async function issueIfReady(ctx: RaContext, instanceId: string, known: KnownBeforeIssuance = {}, stepWrites: CompiledQuery[] = []): Promise<IssuanceOutcome> {
+  const ready = await readyToSign(ctx, instanceId, known);
+  if (!ready) {
+    if (stepWrites.length > 0) await ctx.pipeline.transaction(stepWrites);
+    return 'waiting';
   }
+  const { instance, row, application } = ready;
   const caaFresh = known.caaAllowedAt !== undefined && ctx.clock.now().getTime() - known.caaAllowedAt.getTime() < CAA_REUSE_MS;
   const caaProblem = caaFresh ? null : await firstCaaProblem(ctx, application.domains);
   if (caaProblem) {
-    await recordEvent(ctx.db, { instanceId, type: 'caa_forbidden', message: caaProblem, at: ctx.clock.now() });
-    await failInstance(ctx, instance, caaProblem);
-    return false;
+    await ctx.pipeline.transaction([
+      ...stepWrites,
+      eventInsert(ctx.db, { instanceId, type: 'caa_forbidden', message: caaProblem, at: ctx.clock.now() }),
+      ...failWrites(ctx, instance, caaProblem),
+    ]);
+    return 'failed';
   }
-  await sign(ctx, instance, row.key_sealed, application);
-  return true;
+  return sign(ctx, instance, row.key_sealed, application, stepWrites);
+}
+
+/** The instance and its application when every condition but CAA holds; null while one is missing. */
+async function readyToSign(
+  ctx: RaContext,
+  instanceId: string,
+  known: KnownBeforeIssuance,
+): Promise<{ instance: InstanceTable; row: ApplicationTable; application: ReturnType<typeof applicationView> } | null> {
+  const instance = known.instance ?? (await ctx.db.selectFrom('instances').selectAll().where('id', '=', instanceId).executeTakeFirstOrThrow());
+  if (instance.status !== 'domain_verification' && instance.status !== 'under_review') return null;
+  const pending =
+    known.namesPending !== undefined ? known.namesPending > 0 : await ctx.db.selectFrom('validations').select('id').where('instance_id', '=', instanceId).where('status', '!=', 'valid').executeTakeFirst();
+  if (pending) return null;
+  const row = known.application ?? (await loadApplication(ctx, instanceId));
+  // An ACME order's CSR arrives only with finalize.
+  if (!row || !row.csr_pem) return null;
+  const application = applicationView(row);
+  if (instance.product !== 'dv') {
+    if (!application.emailConfirmedAt) return null;
+    const approvals = await currentApprovals(ctx, instance);
+    if (approvals.length < approvalsRequired(instance.product)) return null;
+  }
+  return { instance, row, application };
 }
 
 /** Asks CAA about every name at once; the first name (in order) that CAA forbids is reported. */
@@ -107,7 +138,13 @@ async function firstCaaProblem(ctx: RaContext, names: BoundName[]): Promise<stri
   return null;
 }
 
-async function sign(ctx: RaContext, instance: InstanceTable, keySealed: string | null, application: ReturnType<typeof applicationView>): Promise<void> {
+async function sign(
+  ctx: RaContext,
+  instance: InstanceTable,
+  keySealed: string | null,
+  application: ReturnType<typeof applicationView>,
+  stepWrites: CompiledQuery[],
+): Promise<IssuanceOutcome> {
   const now = ctx.clock.now();
   const termEnd = new Date(instance.created_at);
   termEnd.setUTCMonth(termEnd.getUTCMonth() + instance.term_months);
@@ -134,9 +171,12 @@ async function sign(ctx: RaContext, instance: InstanceTable, keySealed: string |
   } catch (err) {
     const reason = err instanceof CertdeskError ? err.message : 'the certificate authority could not sign the certificate';
     ctx.logger.error({ instanceId: instance.id, err: err instanceof Error ? err.message : String(err) }, 'issuance failed');
-    await recordEvent(ctx.db, { instanceId: instance.id, type: 'issuance_failed', message: `Issuance failed: ${reason}`, at: now });
-    await failInstance(ctx, instance, `Issuance failed: ${reason}`);
-    return;
+    await ctx.pipeline.transaction([
+      ...stepWrites,
+      eventInsert(ctx.db, { instanceId: instance.id, type: 'issuance_failed', message: `Issuance failed: ${reason}`, at: now }),
+      ...failWrites(ctx, instance, `Issuance failed: ${reason}`),
+    ]);
+    return 'failed';
   }
   const d = issued.description;
   const cert: CertificateTable = {
@@ -161,11 +201,6 @@ async function sign(ctx: RaContext, instance: InstanceTable, keySealed: string |
     created_at: now.toISOString(),
   };
   const target = nextStatus(instance.status, 'issue', instance.product);
-  await ctx.pipeline.transaction([
-    ctx.db.insertInto('certificates').values(cert).compile(),
-    ctx.db.updateTable('instances').set({ status: target, certificate_id: cert.id, failure_reason: null, updated_at: now.toISOString() }).where('id', '=', instance.id).compile(),
-    eventInsert(ctx.db, { instanceId: instance.id, type: 'issued', message: `Certificate issued: serial ${cert.serial}, valid until ${cert.not_after}.`, at: now, data: { certificateId: cert.id, serial: cert.serial } }),
-  ]);
   const mail = issuedMail({
     applicantName: application.contact.name,
     to: application.contact.email,
@@ -174,7 +209,17 @@ async function sign(ctx: RaContext, instance: InstanceTable, keySealed: string |
     notAfter: d.notAfter,
     detailsUrl: detailsUrl(ctx, instance.id),
   });
-  await deliver(ctx, instance.id, mail, 'the issuance notice');
+  // Kept in the outbox, the notice commits with the certificate; over SMTP it leaves once the certificate is committed.
+  const mailWrites = outboxWrites(ctx, instance.id, mail, 'the issuance notice', now);
+  await ctx.pipeline.transaction([
+    ...stepWrites,
+    ctx.db.insertInto('certificates').values(cert).compile(),
+    ctx.db.updateTable('instances').set({ status: target, certificate_id: cert.id, failure_reason: null, updated_at: now.toISOString() }).where('id', '=', instance.id).compile(),
+    eventInsert(ctx.db, { instanceId: instance.id, type: 'issued', message: `Certificate issued: serial ${cert.serial}, valid until ${cert.not_after}.`, at: now, data: { certificateId: cert.id, serial: cert.serial } }),
+    ...(mailWrites ?? []),
+  ]);
+  if (!mailWrites) await deliver(ctx, instance.id, mail, 'the issuance notice');
+  return 'issued';
 }
 
 export interface CertificateView {
@@ -284,12 +329,12 @@ export async function revokeCertificate(ctx: RaContext, actor: Actor, certificat
     if (cert.revoked_at) throw new CertdeskError('ALREADY_REVOKED', `Certificate ${cert.serial} was already revoked at ${cert.revoked_at}.`, { status: 409 });
     const target = nextStatus(instance.status, 'revoke', instance.product);
     const now = ctx.clock.now().toISOString();
-    await ctx.db.transaction().execute(async (trx) => {
-      await trx.updateTable('certificates').set({ revoked_at: now, revocation_reason: r }).where('id', '=', cert.id).execute();
-      await trx.updateTable('instances').set({ status: target, updated_at: now }).where('id', '=', instance.id).execute();
-    });
+    await ctx.pipeline.transaction([
+      ctx.db.updateTable('certificates').set({ revoked_at: now, revocation_reason: r }).where('id', '=', cert.id).compile(),
+      ctx.db.updateTable('instances').set({ status: target, updated_at: now }).where('id', '=', instance.id).compile(),
+      eventInsert(ctx.db, { instanceId: instance.id, type: 'revoked', message: `Certificate ${cert.serial} revoked (${r}).`, at: ctx.clock.now(), actorId: actor.id }),
+    ]);
     ctx.ca.invalidateCrl();
-    await recordEvent(ctx.db, { instanceId: instance.id, type: 'revoked', message: `Certificate ${cert.serial} revoked (${r}).`, at: ctx.clock.now(), actorId: actor.id });
     return certificateView(ctx, { ...cert, revoked_at: now, revocation_reason: r });
   });
 }

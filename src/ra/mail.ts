@@ -1,11 +1,12 @@
 /** Mail the RA sends to applicants; each attempt lands on the instance's timeline. */
+import type { CompiledQuery } from 'kysely';
 import { CertdeskError } from '../errors.js';
 import type { OutgoingMail } from '../notify/mailer.js';
 import { confirmationMail } from '../notify/templates.js';
 import type { InstanceTable } from '../store/schema.js';
 import type { ApplicationView } from './applications.js';
 import type { RaContext } from './context.js';
-import { recordEvent } from './timeline.js';
+import { eventInsert, recordEvent, type NewEvent } from './timeline.js';
 
 export function confirmationUrl(ctx: RaContext, token: string): string {
   return `${ctx.publicUrl}/confirm-email?token=${encodeURIComponent(token)}`;
@@ -33,16 +34,30 @@ export async function deliver(ctx: RaContext, instanceId: string, mail: Outgoing
   const at = ctx.clock.now();
   try {
     const result = await ctx.mailer().send(mail);
-    await recordEvent(ctx.db, {
-      instanceId,
-      type: 'mail_sent',
-      message: result.delivered === 'smtp' ? `Sent ${what} to ${mail.to}.` : `Queued ${what} to ${mail.to} in the outbox (no SMTP server is configured).`,
-      at,
-      data: { to: mail.to, subject: mail.subject, delivered: result.delivered },
-    });
+    await recordEvent(ctx.db, sentEvent(instanceId, mail, what, result.delivered, at));
   } catch (err) {
     const reason = err instanceof CertdeskError ? err.message : 'the mail server did not accept the message';
     ctx.logger.warn({ instanceId, to: mail.to, reason }, 'mail delivery failed');
     await recordEvent(ctx.db, { instanceId, type: 'mail_failed', message: `Could not send ${what} to ${mail.to}: ${reason}`, at, data: { to: mail.to } });
   }
+}
+
+/**
+ * The writes that keep `mail` in the outbox with its timeline event, to commit
+ * in the transaction of the step the mail tells of; null when the mail leaves
+ * over SMTP, which happens with `deliver` once the step is committed.
+ */
+export function outboxWrites(ctx: RaContext, instanceId: string, mail: OutgoingMail, what: string, at: Date): CompiledQuery[] | null {
+  const insert = ctx.mailer().outboxInsert(mail);
+  return insert ? [insert, eventInsert(ctx.db, sentEvent(instanceId, mail, what, 'outbox', at))] : null;
+}
+
+function sentEvent(instanceId: string, mail: OutgoingMail, what: string, delivered: 'smtp' | 'outbox', at: Date): NewEvent {
+  return {
+    instanceId,
+    type: 'mail_sent',
+    message: delivered === 'smtp' ? `Sent ${what} to ${mail.to}.` : `Queued ${what} to ${mail.to} in the outbox (no SMTP server is configured).`,
+    at,
+    data: { to: mail.to, subject: mail.subject, delivered },
+  };
 }

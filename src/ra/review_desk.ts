@@ -154,7 +154,7 @@ export async function approve(ctx: RaContext, actor: Actor, instanceId: string):
     const at = ctx.clock.now();
     await ctx.db.insertInto('reviews').values({ id: newId('rev'), instance_id: instanceId, reviewer_id: actor.id, round: instance.submission_round, decision: 'approve', reason: null, created_at: at.toISOString() }).execute();
     await recordEvent(ctx.db, { instanceId, type: 'review_approved', message: `Approved by ${actor.email} (${approvals.length + 1} of ${required}).`, at, actorId: actor.id });
-    const issued = await issueIfReady(ctx, instanceId);
+    const issued = (await issueIfReady(ctx, instanceId)) === 'issued';
     return { approvals: approvals.length + 1, approvalsRequired: required, issued };
   });
 }

@@ -5,12 +5,15 @@ import { newId } from './ids.js';
 
 /** Keeps mail in the database when no SMTP server is configured; admins read it in the outbox. */
 export function databaseOutbox(db: Db, clock: Clock): Outbox {
+  const insert: Outbox['insert'] = (mail) =>
+    db
+      .insertInto('outbox')
+      .values({ id: newId('mail'), sender: mail.from, recipient: mail.to, subject: mail.subject, text: mail.text, html: mail.html ?? null, created_at: clock.now().toISOString() })
+      .compile();
   return {
+    insert,
     async keep(mail) {
-      await db
-        .insertInto('outbox')
-        .values({ id: newId('mail'), sender: mail.from, recipient: mail.to, subject: mail.subject, text: mail.text, html: mail.html ?? null, created_at: clock.now().toISOString() })
-        .execute();
+      await db.executeQuery(insert(mail));
     },
   };
 }

@@ -74,6 +74,10 @@ for (const backend of await backends()) {
       const progress = await expectOk(alice.get(`/api/v1/instances/${id}/progress`));
       const types = progress.events.map((e: any) => e.type);
       for (const step of ['instance_created', 'application_saved', 'submitted', 'dcv_record_not_found', 'dcv_record_found', 'issued']) assert.ok(types.includes(step), `${step} in ${types}`);
+      assert.deepEqual(types.slice(-3), ['dcv_record_found', 'issued', 'mail_sent'], 'the proof, the issuance and its notice, in that order');
+      const notice = (await expectOk(admin.get('/api/v1/outbox'))).items.filter((m: any) => m.to === contact.email && m.text.includes(id));
+      assert.equal(notice.length, 1, 'one issuance notice is kept in the outbox');
+      assert.match(notice[0].subject, /issued/i);
 
       await expectError(alice.post(`/api/v1/instances/${id}/withdraw`), 409, 'WITHDRAW_AFTER_ISSUANCE');
 
@@ -118,6 +122,7 @@ for (const backend of await backends()) {
       const revoked = await expectOk(alice.post(`/api/v1/certificates/${issued.certificate.id}/revoke`, { reason: 'keyCompromise' }));
       assert.equal(revoked.status, 'revoked');
       assert.equal((await expectOk(alice.get(`/api/v1/instances/${id}`))).status, 'revoked');
+      assert.equal((await expectOk(alice.get(`/api/v1/instances/${id}/progress`))).events.at(-1).type, 'revoked');
       const crl = await alice.get('/ca/intermediate.crl');
       assert.equal(crl.status, 200);
       const crlFile = path.join(nginxBundle.dir, 'intermediate.crl');
@@ -160,7 +165,8 @@ for (const backend of await backends()) {
       assert.match(failed.failureReason, /CAA/);
       assert.match(failed.failureReason, /example\.org/);
       const events = (await expectOk(alice.get(`/api/v1/instances/${id}/progress`))).events.map((e: any) => e.type);
-      assert.ok(events.includes('caa_forbidden'));
+      assert.deepEqual(events.slice(-3), ['dcv_record_found', 'caa_forbidden', 'validation_failed'], 'the proof is kept although CAA refused issuance');
+      assert.equal((await expectOk(alice.get(`/api/v1/instances/${id}`))).validation[0].status, 'valid');
 
       await dns.removeRecords('example.org', 'CAA');
       await dns.addRecord('example.org', 'CAA', '0 issue "certdesk.local"');

@@ -2,9 +2,21 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import { createMailer, type OutgoingMail } from '../../src/notify/mailer.js';
+import { CompiledQuery } from 'kysely';
+import { createMailer, type Outbox, type OutgoingMail } from '../../src/notify/mailer.js';
 import { confirmationMail } from '../../src/notify/templates.js';
 import { CertdeskError } from '../../src/errors.js';
+
+/** An outbox that records what it is asked to keep; its insert names the recipient. */
+function recordingOutbox(kept: (OutgoingMail & { from: string })[]): Outbox {
+  return { keep: async (m) => void kept.push(m), insert: (m) => CompiledQuery.raw('insert into outbox (recipient) values ($1)', [m.to]) };
+}
+
+/** An outbox an SMTP mailer must never fall back to. */
+const unusedOutbox: Outbox = {
+  keep: async () => assert.fail('must not fall back to the outbox'),
+  insert: () => assert.fail('must not fall back to the outbox'),
+};
 
 interface Received {
   from: string;
@@ -90,16 +102,15 @@ describe('createMailer over SMTP', () => {
   });
 
   test('delivers the confirmation mail to the SMTP server, upgrading to TLS on loopback', async () => {
-    const outbox: OutgoingMail[] = [];
     const mailer = createMailer({
       smtpUrl: `smtp://certdesk:s3cret@127.0.0.1:${sink.port}`,
       from: 'certdesk <noreply@certdesk.example>',
-      outbox: { keep: async (m) => void outbox.push(m) },
+      outbox: unusedOutbox,
     });
+    assert.equal(mailer.outboxInsert(mail), null, 'mail over SMTP is not written with the step that sends it');
     const result = await mailer.send(mail);
     assert.equal(result.delivered, 'smtp');
     assert.ok(result.messageId);
-    assert.equal(outbox.length, 0);
 
     assert.equal(sink.received.length, 1);
     const got = sink.received[0]!;
@@ -119,7 +130,7 @@ describe('createMailer over SMTP', () => {
     const mailer = createMailer({
       smtpUrl: `smtp://127.0.0.1:${sink.port}`,
       from: 'noreply@certdesk.example',
-      outbox: { keep: async () => assert.fail('must not fall back to the outbox') },
+      outbox: unusedOutbox,
     });
     await assert.rejects(mailer.send({ ...mail, to: 'nobody@example.org' }), (error: unknown) => {
       assert.ok(error instanceof CertdeskError);
@@ -133,7 +144,8 @@ describe('createMailer over SMTP', () => {
 
 test('without an SMTP URL the mail is kept in the outbox with the sender', async () => {
   const outbox: (OutgoingMail & { from: string })[] = [];
-  const mailer = createMailer({ from: 'noreply@certdesk.example', outbox: { keep: async (m) => void outbox.push(m) } });
+  const mailer = createMailer({ from: 'noreply@certdesk.example', outbox: recordingOutbox(outbox) });
+  assert.deepEqual(mailer.outboxInsert(mail)?.parameters, ['ada@example.org'], 'the step that sends the mail can write it with its own statements');
   const result = await mailer.send(mail);
   assert.deepEqual(result, { delivered: 'outbox' });
   assert.equal(outbox.length, 1);
@@ -147,7 +159,7 @@ test('an SMTP server that is not listening fails with MAIL_DELIVERY_FAILED (502)
   const mailer = createMailer({
     smtpUrl: `smtp://127.0.0.1:${port}`,
     from: 'noreply@certdesk.example',
-    outbox: { keep: async () => assert.fail('must not fall back to the outbox') },
+    outbox: unusedOutbox,
   });
   await assert.rejects(mailer.send(mail), (error: unknown) => {
     assert.ok(error instanceof CertdeskError);
