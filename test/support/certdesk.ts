@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { httpRequest } from './http_request.js';
 import { freePort } from './ports.js';
 
 const run = promisify(execFile);
@@ -36,18 +37,22 @@ export class ApiClient {
   ) {}
 
   async call<T = any>(method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
-    const init: RequestInit = { method, headers: { ...headers } };
-    if (this.token) (init.headers as Record<string, string>).authorization = `Bearer ${this.token}`;
-    if (body instanceof FormData) init.body = body;
-    else if (body !== undefined) {
-      (init.headers as Record<string, string>)['content-type'] = 'application/json';
-      init.body = JSON.stringify(body);
+    const sent: Record<string, string> = { ...headers };
+    if (this.token) sent.authorization = `Bearer ${this.token}`;
+    let payload: Buffer | string | undefined;
+    if (body instanceof FormData) {
+      // Response encodes the multipart body and names its boundary.
+      const encoded = new Response(body);
+      sent['content-type'] = encoded.headers.get('content-type') ?? '';
+      payload = Buffer.from(await encoded.arrayBuffer());
+    } else if (body !== undefined) {
+      sent['content-type'] = 'application/json';
+      payload = JSON.stringify(body);
     }
-    const res = await fetch(this.baseUrl + urlPath, init);
-    const bytes = Buffer.from(await res.arrayBuffer());
+    const res = await httpRequest(this.baseUrl + urlPath, method, sent, payload);
     const type = res.headers.get('content-type') ?? '';
-    const parsed = type.includes('json') && bytes.length > 0 ? JSON.parse(bytes.toString('utf8')) : bytes.toString('utf8');
-    return { status: res.status, body: parsed as T, headers: res.headers, bytes };
+    const parsed = type.includes('json') && res.bytes.length > 0 ? JSON.parse(res.bytes.toString('utf8')) : res.bytes.toString('utf8');
+    return { status: res.status, body: parsed as T, headers: res.headers, bytes: res.bytes };
   }
 
   get<T = any>(p: string) {
