@@ -24,7 +24,7 @@ import { randomSecret, tokenHash } from './passwords.js';
 import { loadProfile, saveProfile } from './profiles.js';
 import { nextStatus } from './state_machine.js';
 import { eventInsert, recordEvent } from './timeline.js';
-import { sendConfirmationMail } from './mail.js';
+import { confirmationMailOf, stepMail } from './mail.js';
 
 export type CsrInput = { mode: 'auto'; keyAlgorithm?: string } | { mode: 'manual'; pem: string };
 
@@ -214,6 +214,7 @@ export async function submitApplication(ctx: RaContext, actor: Actor, instanceId
     const window = expectedIssueWindow(instance.product, now);
     const confirmToken = instance.product === 'dv' ? null : randomSecret();
     const resetReview = confirmToken || application.email_confirm_token_hash !== null || application.email_confirmed_at !== null || application.phone_verification !== null;
+    const confirmation = confirmToken ? stepMail(ctx, instanceId, confirmationMailOf(ctx, instance, view, confirmToken), 'the confirmation email', now) : null;
     await ctx.pipeline.transaction(
       [
         ctx.db
@@ -249,6 +250,7 @@ export async function submitApplication(ctx: RaContext, actor: Actor, instanceId
           actorId: actor.id,
           data: { round: instance.submission_round + 1 },
         }),
+        ...(confirmation?.writes ?? []),
       ],
       {
         checkFirst: (updated) => {
@@ -256,7 +258,7 @@ export async function submitApplication(ctx: RaContext, actor: Actor, instanceId
         },
       },
     );
-    if (confirmToken) await sendConfirmationMail(ctx, instance, view, confirmToken);
+    await confirmation?.afterCommit();
   });
 }
 

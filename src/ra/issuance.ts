@@ -23,7 +23,7 @@ import type { BoundName } from './names.js';
 import { approvalsRequired, currentApprovals } from './review_rules.js';
 import { nextStatus } from './state_machine.js';
 import { eventInsert } from './timeline.js';
-import { deliver, detailsUrl, outboxWrites } from './mail.js';
+import { detailsUrl, stepMail } from './mail.js';
 import { issuedMail } from '../notify/templates.js';
 
 const BUSINESS_CATEGORY: Record<Organization['type'], string> = {
@@ -209,16 +209,15 @@ async function sign(
     notAfter: d.notAfter,
     detailsUrl: detailsUrl(ctx, instance.id),
   });
-  // Kept in the outbox, the notice commits with the certificate; over SMTP it leaves once the certificate is committed.
-  const mailWrites = outboxWrites(ctx, instance.id, mail, 'the issuance notice', now);
+  const notice = stepMail(ctx, instance.id, mail, 'the issuance notice', now);
   await ctx.pipeline.transaction([
     ...stepWrites,
     ctx.db.insertInto('certificates').values(cert).compile(),
     ctx.db.updateTable('instances').set({ status: target, certificate_id: cert.id, failure_reason: null, updated_at: now.toISOString() }).where('id', '=', instance.id).compile(),
     eventInsert(ctx.db, { instanceId: instance.id, type: 'issued', message: `Certificate issued: serial ${cert.serial}, valid until ${cert.not_after}.`, at: now, data: { certificateId: cert.id, serial: cert.serial } }),
-    ...(mailWrites ?? []),
+    ...notice.writes,
   ]);
-  if (!mailWrites) await deliver(ctx, instance.id, mail, 'the issuance notice');
+  await notice.afterCommit();
   return 'issued';
 }
 

@@ -17,8 +17,8 @@ export function detailsUrl(ctx: RaContext, instanceId: string): string {
   return `${ctx.publicUrl}/instances/${encodeURIComponent(instanceId)}`;
 }
 
-export async function sendConfirmationMail(ctx: RaContext, instance: InstanceTable, application: ApplicationView, token: string): Promise<void> {
-  const mail = confirmationMail({
+export function confirmationMailOf(ctx: RaContext, instance: InstanceTable, application: ApplicationView, token: string): OutgoingMail {
+  return confirmationMail({
     applicantName: application.contact.name,
     to: application.contact.email,
     domains: application.domains.map((d) => d.display),
@@ -26,7 +26,6 @@ export async function sendConfirmationMail(ctx: RaContext, instance: InstanceTab
     confirmUrl: confirmationUrl(ctx, token),
     instanceId: instance.id,
   });
-  await deliver(ctx, instance.id, mail, 'the confirmation email');
 }
 
 /** Sends a mail; a delivery failure is recorded and logged, never lost silently nor fatal to the workflow step. */
@@ -42,14 +41,19 @@ export async function deliver(ctx: RaContext, instanceId: string, mail: Outgoing
   }
 }
 
-/**
- * The writes that keep `mail` in the outbox with its timeline event, to commit
- * in the transaction of the step the mail tells of; null when the mail leaves
- * over SMTP, which happens with `deliver` once the step is committed.
- */
-export function outboxWrites(ctx: RaContext, instanceId: string, mail: OutgoingMail, what: string, at: Date): CompiledQuery[] | null {
+/** A mail that tells of a workflow step, split around the step's transaction. */
+export interface StepMail {
+  /** Without an SMTP server: the mail's outbox row and its timeline event, to commit with the step. */
+  writes: CompiledQuery[];
+  /** With one: sends the mail once the step is committed. */
+  afterCommit(): Promise<void>;
+}
+
+/** The mail exists exactly when its step does: kept in the outbox in the step's own transaction, or sent over SMTP after it. */
+export function stepMail(ctx: RaContext, instanceId: string, mail: OutgoingMail, what: string, at: Date): StepMail {
   const insert = ctx.mailer().outboxInsert(mail);
-  return insert ? [insert, eventInsert(ctx.db, sentEvent(instanceId, mail, what, 'outbox', at))] : null;
+  if (!insert) return { writes: [], afterCommit: () => deliver(ctx, instanceId, mail, what) };
+  return { writes: [insert, eventInsert(ctx.db, sentEvent(instanceId, mail, what, 'outbox', at))], afterCommit: async () => undefined };
 }
 
 function sentEvent(instanceId: string, mail: OutgoingMail, what: string, delivered: 'smtp' | 'outbox', at: Date): NewEvent {
