@@ -56,7 +56,7 @@ export async function openContext(options: ServiceOptions): Promise<{ ctx: RaCon
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger();
-  const db = await openDatabase({ dataDir: options.dataDir, ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}) });
+  const db = await openDatabase({ dataDir: options.dataDir, logger, ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}) });
   const { vault } = KeyVault.openOrCreate(options.dataDir);
   const settings = new SettingsStore(db.db, options.settingsOverrides ?? {});
   await settings.load();

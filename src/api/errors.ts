@@ -1,6 +1,7 @@
 /** Turns every failure into the one error body, `{ error: { code, message, field?, details? } }`, with a 4xx for the caller's mistakes. */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { CertdeskError } from '../errors.js';
+import { databaseUnavailable, isConnectionLoss } from '../store/database_unavailable.js';
 
 export interface ErrorBody {
   error: { code: string; message: string; field?: string; details?: Record<string, unknown> };
@@ -46,6 +47,11 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     const known = fromFastify(err);
     if (known) return reply.status(known.status).send(known.body);
+    if (isConnectionLoss(err)) {
+      req.log.warn({ err: err.message }, 'database connection lost during a request');
+      const unavailable = databaseUnavailable();
+      return reply.status(unavailable.status).send(body(unavailable.code, unavailable.message));
+    }
     req.log.error({ err }, 'unexpected error');
     return reply.status(500).send(body('INTERNAL_ERROR', 'certdesk hit an unexpected error; the operator can find it in the service log.'));
   });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect } from 'kysely';
 import { CertdeskError } from '../errors.js';
+import type { Logger } from '../log.js';
 import { type Durability, GroupCommitSqlite } from './group_commit_sqlite.js';
 import { migrationProvider } from './migrations.js';
 import { namedStatementPool } from './pg_named_statements.js';
@@ -26,8 +27,8 @@ export interface OpenedDatabase {
 }
 
 /** `databaseUrl` is a postgres:// URL; without one, SQLite lives in `dataDir/certdesk.db`. */
-export async function openDatabase(options: { dataDir: string; databaseUrl?: string }): Promise<OpenedDatabase> {
-  const opened = options.databaseUrl ? await openPostgres(options.databaseUrl) : openSqlite(path.join(options.dataDir, 'certdesk.db'));
+export async function openDatabase(options: { dataDir: string; databaseUrl?: string; logger?: Pick<Logger, 'warn'> }): Promise<OpenedDatabase> {
+  const opened = options.databaseUrl ? await openPostgres(options.databaseUrl, options.logger) : openSqlite(path.join(options.dataDir, 'certdesk.db'));
   await migrate(opened);
   return opened;
 }
@@ -45,7 +46,7 @@ function openSqlite(file: string): OpenedDatabase {
   return { db, dialect: 'sqlite', durability: groupCommit, pipeline: sequentialPipeline(db), close: () => db.destroy() };
 }
 
-async function openPostgres(url: string): Promise<OpenedDatabase> {
+async function openPostgres(url: string, logger?: Pick<Logger, 'warn'>): Promise<OpenedDatabase> {
   if (!/^postgres(ql)?:\/\//.test(url)) {
     throw new CertdeskError('DATABASE_URL_INVALID', `--database must be a postgres:// URL, got "${url}".`);
   }
@@ -53,7 +54,9 @@ async function openPostgres(url: string): Promise<OpenedDatabase> {
   const { default: pg } = await import('pg');
   // Pipeline mode: statements a request sends together are not held back one round trip each.
   const pool = new pg.Pool({ connectionString: url, max: 10, pipeline: true } as ConstructorParameters<typeof pg.Pool>[0]);
-  const named = namedStatementPool(pool);
+  const named = namedStatementPool(pool, {
+    onUnavailable: (error) => logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'PostgreSQL connection lost or refused'),
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: named }) });
   return { db, dialect: 'postgres', durability: committedOnReturn, pipeline: named.pipeline, close: () => db.destroy() };
 }

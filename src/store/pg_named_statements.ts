@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { CompiledQuery, PostgresPool, PostgresPoolClient, QueryResult } from 'kysely';
 import type pg from 'pg';
+import { databaseUnavailable } from './database_unavailable.js';
 import type { Pipeline, RowsOf, TransactionOptions } from './pipeline.js';
 
 const DEFAULT_MAX_NAMED_PER_CONNECTION = 400;
@@ -32,8 +33,25 @@ export interface NamedStatementPool extends PostgresPool {
 
 type QueryConfigFor = (client: pg.PoolClient, sql: string, parameters: ReadonlyArray<unknown>) => pg.QueryConfig;
 
-/** `pool` must be created with `pipeline: true`, so that statements sent together are not queued one round trip apart. */
-export function namedStatementPool(pool: pg.Pool, options: { maxPerConnection?: number } = {}): NamedStatementPool {
+/** Checks out a connection; one that cannot be made is DATABASE_UNAVAILABLE (503), with the cause handed to `onUnavailable` for the log. */
+async function checkOut(pool: pg.Pool, onUnavailable: (error: unknown) => void): Promise<pg.PoolClient> {
+  try {
+    return await pool.connect();
+  } catch (error) {
+    onUnavailable(error);
+    throw databaseUnavailable();
+  }
+}
+
+/**
+ * `pool` must be created with `pipeline: true`, so that statements sent
+ * together are not queued one round trip apart. `onUnavailable` hears why a
+ * connection could not be made, or why an idle one was dropped.
+ */
+export function namedStatementPool(pool: pg.Pool, options: { maxPerConnection?: number; onUnavailable?: (error: unknown) => void } = {}): NamedStatementPool {
+  const onUnavailable = options.onUnavailable ?? (() => undefined);
+  // A pooled connection the server closes while idle is reported here and dropped; unheard, the error would end the process.
+  pool.on('error', onUnavailable);
   const maxPerConnection = options.maxPerConnection ?? DEFAULT_MAX_NAMED_PER_CONNECTION;
   const names = new Map<string, string | null>();
   const nameOf = (sql: string): string | null => {
@@ -60,7 +78,7 @@ export function namedStatementPool(pool: pg.Pool, options: { maxPerConnection?: 
   };
   return {
     async connect(): Promise<PostgresPoolClient> {
-      const client = await pool.connect();
+      const client = await checkOut(pool, onUnavailable);
       const query = (sqlOrCursor: unknown, parameters?: ReadonlyArray<unknown>): unknown => {
         if (typeof sqlOrCursor !== 'string') return client.query(sqlOrCursor as pg.Submittable);
         return client.query(configFor(client, sqlOrCursor, parameters ?? []));
@@ -69,22 +87,21 @@ export function namedStatementPool(pool: pg.Pool, options: { maxPerConnection?: 
     },
     end: () => pool.end(),
     pipeline: {
-      transaction: async (queries, options) => (await sendTogether(pool, configFor, queries, true, options)).map(kyselyResult),
+      transaction: async (queries, options) => (await sendTogether(await checkOut(pool, onUnavailable), configFor, queries, true, options)).map(kyselyResult),
       reads: async <Queries extends readonly CompiledQuery<unknown>[]>(queries: readonly [...Queries]) =>
-        (await sendTogether(pool, configFor, queries, false)).map((result) => result.rows) as RowsOf<Queries>,
+        (await sendTogether(await checkOut(pool, onUnavailable), configFor, queries, false)).map((result) => result.rows) as RowsOf<Queries>,
     },
   };
 }
 
 /**
- * Writes every statement (inside BEGIN/COMMIT for a transaction) on one
- * connection in one socket write. PostgreSQL answers them in order; after a
+ * Writes every statement (inside BEGIN/COMMIT for a transaction) on the
+ * checked-out `client`, which it releases, in one socket write. PostgreSQL answers them in order; after a
  * failure inside the transaction it refuses the rest and answers the COMMIT
  * with ROLLBACK, so nothing of a failed transaction is kept. With `checkFirst`
  * the first statement goes alone, and the rest follow only if it passes.
  */
-async function sendTogether(pool: pg.Pool, configFor: QueryConfigFor, queries: readonly CompiledQuery<unknown>[], transaction: boolean, options: TransactionOptions = {}): Promise<pg.QueryResult[]> {
-  const client = await pool.connect();
+async function sendTogether(client: pg.PoolClient, configFor: QueryConfigFor, queries: readonly CompiledQuery<unknown>[], transaction: boolean, options: TransactionOptions = {}): Promise<pg.QueryResult[]> {
   const stream = (client as unknown as { connection: { stream: { cork(): void; uncork(): void } } }).connection.stream;
   const send = (texts: string[], statements: readonly CompiledQuery<unknown>[], after: string[]): Promise<pg.QueryResult>[] => {
     const sent: Promise<pg.QueryResult>[] = [];

@@ -23,6 +23,9 @@ const PG_ADMIN_URL = process.env.CERTDESK_TEST_PG ?? (existsSync(PG_URL_FILE) ? 
 
 export type Backend = 'sqlite' | 'postgres';
 
+/** The server the PostgreSQL runs make their databases on, as a URL with rights to create and drop them. */
+export const pgAdminUrl = (): string => PG_ADMIN_URL;
+
 export interface ApiResponse<T = any> {
   status: number;
   body: T;
@@ -76,6 +79,8 @@ export interface CertdeskProcess {
   dataDir: string;
   databaseUrl: string | undefined;
   output(): string;
+  /** The exit code once the process has ended; null while it runs. */
+  exitCode(): number | null;
   cli(args: string[]): Promise<string>;
   /** Adds a user with the CLI and returns an API client holding its token. */
   user(email: string, role: 'subscriber' | 'reviewer' | 'admin'): Promise<ApiClient>;
@@ -169,6 +174,7 @@ export async function startCertdesk(
     dataDir,
     databaseUrl: pgDb?.url,
     output: () => output,
+    exitCode: () => child.exitCode,
     cli,
     async user(email, role) {
       await cli(['user', 'add', '--email', email, '--role', role]);

@@ -2,6 +2,7 @@
 import type { FastifyError } from 'fastify';
 import { CertdeskError } from '../../errors.js';
 import type { AcmeErrorType } from '../../ra/acme/errors.js';
+import { databaseUnavailable, isConnectionLoss } from '../../store/database_unavailable.js';
 import { SUPPORTED_ALGORITHMS } from './jws_rules.js';
 
 export interface Problem {
@@ -31,6 +32,7 @@ export function toProblem(err: unknown): Problem {
     if (err.status < 500) return problem(err.status === 403 || err.status === 401 ? 'unauthorized' : 'malformed', err.message, err.status);
     return problem('serverInternal', err.message, err.status);
   }
+  if (isConnectionLoss(err)) return toProblem(databaseUnavailable());
   const fastifyError = err as Partial<FastifyError>;
   if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return problem('malformed', 'Send ACME requests as application/jose+json (a flattened JWS).', 415);
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
