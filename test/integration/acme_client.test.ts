@@ -181,6 +181,42 @@ for (const backend of await backends()) {
       assertProblem(await client.post(client.directory.newOrder, { identifiers: [{ type: 'dns', value: 'late.example.com' }] }), 'caa', 403);
     });
 
+    test('an order whose finalize a stopped server cut short settles from its instance when next read', async () => {
+      const client = await RawAcmeClient.create(directoryUrl);
+      await client.register(await eabKey(service, 'alice@example.com'));
+      const { calculateJwkThumbprint } = await import('jose');
+      const readyOrder = async (name: string) => {
+        await grant(admin, 'alice@example.com', 'dv', 'single');
+        await dns.addRecord(name, 'A', '127.0.0.1');
+        const created = await client.post(client.directory.newOrder, { identifiers: [{ type: 'dns', value: name }] });
+        assert.equal(created.status, 201, JSON.stringify(created.body));
+        const http01 = (await client.post(created.body.authorizations[0], '')).body.challenges.find((c: any) => c.type === 'http-01');
+        web.set(http01.token, `${http01.token}.${await calculateJwkThumbprint(client.jwk)}`);
+        assert.equal((await client.post(http01.url, {})).body.status, 'valid');
+        const url = created.headers.get('location') as string;
+        return { url, id: url.split('/').pop() as string, finalize: created.body.finalize as string };
+      };
+      const csrFor = (name: string) => Buffer.from(createCsr(generateKeyPair('ecdsa-p256').privateKeyPem, [name]).replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64url');
+
+      // Stopped after the certificate was committed, before the order recorded it.
+      const issued = await readyOrder('cut-after.example.com');
+      const done = await client.post(issued.finalize, { csr: csrFor('cut-after.example.com') });
+      assert.equal(done.body.status, 'valid', JSON.stringify(done.body));
+      await service.sql('UPDATE acme_orders SET status = ?, certificate_id = NULL WHERE id = ?', ['ready', issued.id]);
+      const settled = await client.post(issued.url, '');
+      assert.equal(settled.body.status, 'valid', JSON.stringify(settled.body));
+      assert.equal(settled.body.certificate, done.body.certificate, 'the order points at the certificate that was issued');
+      assert.match(await verifyWithOpenssl(alice, (await client.post(settled.body.certificate, '')).body, dir), /DNS:cut-after\.example\.com/);
+
+      // Left "processing" before issuance (as earlier versions could): ready again, and finalize completes it.
+      const interrupted = await readyOrder('cut-before.example.com');
+      await service.sql('UPDATE acme_orders SET status = ? WHERE id = ?', ['processing', interrupted.id]);
+      assert.equal((await client.post(interrupted.url, '')).body.status, 'ready');
+      const finished = await client.post(interrupted.finalize, { csr: csrFor('cut-before.example.com') });
+      assert.equal(finished.body.status, 'valid', JSON.stringify(finished.body));
+      assertProblem(await client.post(interrupted.finalize, { csr: csrFor('cut-before.example.com') }), 'orderNotReady', 403);
+    });
+
     test('an order draws on the smallest instance that fits it, the oldest first among equals', async () => {
       const carol = await service.user('carol@example.com', 'subscriber');
       const multi3 = await grant(admin, 'carol@example.com', 'dv', 'multi', 3);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { httpRequest } from './http_request.js';
 import { freePort } from './ports.js';
@@ -81,6 +82,8 @@ export interface CertdeskProcess {
   output(): string;
   /** The exit code once the process has ended; null while it runs. */
   exitCode(): number | null;
+  /** Runs one statement (`?` placeholders) on the service's own database, to leave rows as a stopped server or an operator would. */
+  sql(text: string, parameters: unknown[]): Promise<void>;
   cli(args: string[]): Promise<string>;
   /** Adds a user with the CLI and returns an API client holding its token. */
   user(email: string, role: 'subscriber' | 'reviewer' | 'admin'): Promise<ApiClient>;
@@ -175,6 +178,21 @@ export async function startCertdesk(
     databaseUrl: pgDb?.url,
     output: () => output,
     exitCode: () => child.exitCode,
+    async sql(text, parameters) {
+      if (pgDb) {
+        let n = 0;
+        const client = new pg.Client({ connectionString: pgDb.url });
+        await client.connect();
+        await client.query(text.replace(/\?/g, () => `$${++n}`), parameters).finally(() => client.end());
+        return;
+      }
+      const sqlite = new SQLite(path.join(dataDir, 'certdesk.db'), { timeout: 5000 });
+      try {
+        sqlite.prepare(text).run(...parameters);
+      } finally {
+        sqlite.close();
+      }
+    },
     cli,
     async user(email, role) {
       await cli(['user', 'add', '--email', email, '--role', role]);

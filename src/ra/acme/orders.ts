@@ -286,15 +286,23 @@ async function releaseInstance(ctx: RaContext, order: AcmeOrderTable, reason: st
   await recordEvent(ctx.db, { instanceId: instance.id, type: 'withdrawn', message: `ACME order ${order.id} ${reason}; the instance is pending application again and can serve another order.`, at: ctx.clock.now() });
 }
 
-/** Brings a pending or ready order's status up to date with its authorizations, its expiry and its instance. */
+/**
+ * Brings a pending or ready order's status up to date with its authorizations,
+ * its expiry and its instance. A ready order whose instance is already issued
+ * or failed was finalized by a server that stopped before it recorded the
+ * outcome on the order; it is settled from the instance. (`processing` is
+ * never written any more; rows left in it by earlier versions settle the same way.)
+ */
 async function refresh(ctx: RaContext, order: AcmeOrderTable): Promise<AcmeOrderTable> {
-  if (order.status !== 'pending' && order.status !== 'ready') return order;
+  if (order.status !== 'pending' && order.status !== 'ready' && order.status !== 'processing') return order;
   const now = ctx.clock.now();
   const ids = JSON.parse(order.authorization_ids) as string[];
   const authzs = await ctx.db.selectFrom('acme_authorizations').select(['status', 'expires']).where('id', 'in', ids).execute();
-  const instance = await ctx.db.selectFrom('instances').select('status').where('id', '=', order.instance_id).executeTakeFirstOrThrow();
+  const instance = await ctx.db.selectFrom('instances').select(['status', 'certificate_id', 'failure_reason']).where('id', '=', order.instance_id).executeTakeFirstOrThrow();
   let next: AcmeOrderTable = order;
-  if (new Date(order.expires) <= now) {
+  if (order.status !== 'pending' && (instance.status === 'issued' || instance.status === 'validation_failed')) {
+    next = settledOrder(order, instance);
+  } else if (new Date(order.expires) <= now) {
     next = { ...order, status: 'invalid', error: JSON.stringify(storedProblem('malformed', 'The order expired before it was finalized.')) };
     await releaseInstance(ctx, order, 'expired');
   } else if (instance.status !== 'domain_verification') {
@@ -305,7 +313,7 @@ async function refresh(ctx: RaContext, order: AcmeOrderTable): Promise<AcmeOrder
   } else if (authzs.length === ids.length && authzs.every((a) => a.status === 'valid')) {
     next = { ...order, status: 'ready' };
   }
-  if (next.status !== order.status) await ctx.db.updateTable('acme_orders').set({ status: next.status, error: next.error }).where('id', '=', order.id).execute();
+  if (next.status !== order.status) await ctx.db.updateTable('acme_orders').set({ status: next.status, error: next.error, certificate_id: next.certificate_id }).where('id', '=', order.id).execute();
   return next;
 }
 
@@ -341,21 +349,26 @@ export async function finalizeOrder(ctx: RaContext, account: AcmeAccountTable, i
     throw err;
   }
   return ctx.locks.run(order.instance_id, async () => {
-    const claimed = await ctx.db.updateTable('acme_orders').set({ status: 'processing' }).where('id', '=', id).where('status', '=', 'ready').executeTakeFirst();
-    if (Number(claimed.numUpdatedRows) !== 1) throw acmeError('orderNotReady', `Order ${id} is already being finalized.`);
+    // Under the instance's lock: a finalize that got here first has recorded its outcome.
+    const current = await ctx.db.selectFrom('acme_orders').select('status').where('id', '=', id).executeTakeFirstOrThrow();
+    if (current.status !== 'ready') throw acmeError('orderNotReady', `Order ${id} is ${current.status}: an earlier finalize request settled it.`);
     const now = ctx.clock.now();
     await ctx.db.updateTable('applications').set({ csr_pem: pem, updated_at: now.toISOString() }).where('instance_id', '=', order.instance_id).execute();
     await recordEvent(ctx.db, { instanceId: order.instance_id, type: 'acme_finalized', message: `ACME order ${id} finalized with the client's CSR for ${names.join(', ')}.`, at: now, data: { orderId: id } });
     // newOrder asked CAA for every name just before it created the order.
     await issueIfReady(ctx, order.instance_id, { caaAllowedAt: new Date(order.created_at) });
     const instance = await ctx.db.selectFrom('instances').select(['status', 'certificate_id', 'failure_reason']).where('id', '=', order.instance_id).executeTakeFirstOrThrow();
-    const done: AcmeOrderTable =
-      instance.status === 'issued' && instance.certificate_id
-        ? { ...order, status: 'valid', certificate_id: instance.certificate_id }
-        : { ...order, status: 'invalid', error: JSON.stringify(storedProblem(/CAA/.test(instance.failure_reason ?? '') ? 'caa' : 'serverInternal', instance.failure_reason ?? 'The certificate could not be issued.')) };
+    const done = settledOrder(order, instance);
     await ctx.db.updateTable('acme_orders').set({ status: done.status, certificate_id: done.certificate_id, error: done.error }).where('id', '=', id).execute();
     return view(done);
   });
+}
+
+/** What a finalized order became, read from its instance: valid with the certificate, or invalid with the cause. */
+function settledOrder(order: AcmeOrderTable, instance: Pick<InstanceTable, 'status' | 'certificate_id' | 'failure_reason'>): AcmeOrderTable {
+  if (instance.status === 'issued' && instance.certificate_id) return { ...order, status: 'valid', certificate_id: instance.certificate_id, error: null };
+  const cause = instance.failure_reason ?? 'The certificate could not be issued.';
+  return { ...order, status: 'invalid', error: JSON.stringify(storedProblem(/CAA/.test(cause) ? 'caa' : 'serverInternal', cause)) };
 }
 
 /** The issued certificate and its chain (leaf first), for the account that ordered it. */
