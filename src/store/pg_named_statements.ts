@@ -52,6 +52,8 @@ export function namedStatementPool(pool: pg.Pool, options: { maxPerConnection?: 
   const onUnavailable = options.onUnavailable ?? (() => undefined);
   // A pooled connection the server closes while idle is reported here and dropped; unheard, the error would end the process.
   pool.on('error', onUnavailable);
+  // One closed while checked out fails its pending statements (answered 503, logged there); this listener keeps its error event from ending the process.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const maxPerConnection = options.maxPerConnection ?? DEFAULT_MAX_NAMED_PER_CONNECTION;
   const names = new Map<string, string | null>();
   const nameOf = (sql: string): string | null => {

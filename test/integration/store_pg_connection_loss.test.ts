@@ -49,6 +49,31 @@ describe('PostgreSQL connections lost and refused', { skip: (await backends()).i
     assert.ok(listed.items.some((i: { id: string }) => i.id === created.id), 'the instance made after the loss is stored');
   });
 
+  test('connections closed under load: every request is stored (201) or told to retry (503), and the service keeps running', async () => {
+    const statuses = new Map<number, number>();
+    let stop = false;
+    const grants = Promise.all(
+      Array.from({ length: 12 }, async () => {
+        while (!stop) {
+          const res = await admin.post('/api/v1/instances', { owner: 'ops@example.com', product: 'dv', domainType: 'single' });
+          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+          if (res.status === 503) assert.equal(res.body.error.code, 'DATABASE_UNAVAILABLE');
+        }
+      }),
+    );
+    for (let round = 0; round < 6; round++) {
+      await sleep(120);
+      await terminateConnections();
+    }
+    await sleep(200);
+    stop = true;
+    await grants;
+    stillRunning();
+    assert.deepEqual([...statuses.keys()].filter((status) => status !== 201 && status !== 503), [], `statuses seen: ${JSON.stringify([...statuses])}`);
+    assert.ok((statuses.get(201) ?? 0) > 0, 'instances were stored between the losses');
+    await expectOk(admin.get('/api/v1/instances'));
+  });
+
   test('while the database refuses connections, requests get 503 DATABASE_UNAVAILABLE; afterwards they work again', async () => {
     await pgAdmin.query(`ALTER DATABASE ${database} ALLOW_CONNECTIONS false`);
     await terminateConnections();
