@@ -1,8 +1,4 @@
-import { randomFillSync } from 'node:crypto';
-
-// Filling one buffer from the CSPRNG and handing out slices costs far less than a call per serial.
-const pool = Buffer.alloc(16 * 256);
-let used = pool.length;
+import { randomPool } from '../random_pool.js';
 
 /**
  * A 16-byte certificate serial from the CSPRNG. The top bit is cleared (a
@@ -10,13 +6,8 @@ let used = pool.length;
  * never zero, always encodes in exactly 16 octets and carries 126 random bits.
  */
 export function randomSerial(): Buffer {
-  if (used === pool.length) {
-    randomFillSync(pool);
-    used = 0;
-  }
-  // A copy: no two serials share memory, and each pool byte is used once.
-  const serial = Buffer.from(pool.subarray(used, used + 16));
-  used += 16;
+  // A copy: the pool's bytes are reused once handed out.
+  const serial = Buffer.from(randomPool.take(16));
   serial[0] = ((serial[0] as number) & 0x3f) | 0x40;
   return serial;
 }

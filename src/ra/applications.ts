@@ -2,9 +2,9 @@
  * The application on an instance: save (domains, contact, organization, CSR),
  * qualification documents, submit, and withdraw.
  */
-import { randomBytes } from 'node:crypto';
 import type { CompiledQuery } from 'kysely';
 import { badRequest, CertdeskError, notFound } from '../errors.js';
+import { randomPool } from '../random_pool.js';
 import { createCsr } from '../pki/csr.js';
 import { generateKeyPair, KEY_ALGORITHMS, type KeyAlgorithm } from '../pki/keys.js';
 import { newId } from '../store/ids.js';
@@ -281,9 +281,9 @@ function validationRefresh(db: RaContext['db'], instanceId: string, existing: Pi
   const rows = names
     .filter((n) => !kept.has(n.name))
     .map((n) => {
-      const token = randomBytes(20).toString('hex');
+      const token = randomPool.take(20).toString('hex');
       const dns = n.kind === 'ip' ? null : dnsChallenge(n.name, token);
-      const file = n.kind === 'wildcard' ? null : fileChallenge(n.name, token, randomBytes(8).toString('hex'));
+      const file = n.kind === 'wildcard' ? null : fileChallenge(n.name, token, randomPool.take(8).toString('hex'));
       return {
         id: newId('dcv'),
         instance_id: instanceId,

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { randomPool } from '../random_pool.js';
 
 /** Random, URL-safe identifiers with a short prefix that says what they name (e.g. `inst_…`). */
 export function newId(prefix: string): string {
-  return `${prefix}_${randomBytes(12).toString('base64url')}`;
+  return `${prefix}_${randomPool.take(12).toString('base64url')}`;
 }

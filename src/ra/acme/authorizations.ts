@@ -3,8 +3,8 @@
  * for the same account and identifier while valid, and validated through the
  * validation authority (http-01, dns-01, tls-alpn-01).
  */
-import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
+import { randomPool } from '../../random_pool.js';
 import { newId } from '../../store/ids.js';
 import { prepared } from '../../store/prepared.js';
 import type { AcmeAccountTable, AcmeAuthorizationTable, AcmeChallengeTable, AcmeChallengeType, AcmeOrderStatus } from '../../store/schema.js';
@@ -77,7 +77,7 @@ export async function authorizationFor(ctx: RaContext, accountId: string, identi
   await ctx.db.insertInto('acme_authorizations').values(authz).execute();
   await ctx.db
     .insertInto('acme_challenges')
-    .values(challengeTypesFor(identifier).map((type) => ({ id: newId('chall'), authorization_id: authz.id, type, token: randomBytes(32).toString('base64url'), status: 'pending' as const, validated_at: null, error: null })))
+    .values(challengeTypesFor(identifier).map((type) => ({ id: newId('chall'), authorization_id: authz.id, type, token: randomPool.take(32).toString('base64url'), status: 'pending' as const, validated_at: null, error: null })))
     .execute();
   return authz;
 }
