@@ -4,6 +4,9 @@
  * before the COMMIT holding its writes, or holding other requests' writes it
  * read; the reply waits for that COMMIT. If the COMMIT fails, the reply
  * becomes a 503 STORE_COMMIT_FAILED instead of claiming what was lost.
+ * Routes whose reply reports nothing stored (health, ACME nonces and
+ * directory) say so with `config: { reportsNoStoredState: true }` and leave
+ * without waiting: half of an ACME client's requests are nonce requests.
  */
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -11,12 +14,20 @@ import { CertdeskError } from '../errors.js';
 import type { Durability } from '../store/group_commit_sqlite.js';
 import { toProblem } from './acme/problems.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The reply says nothing about stored data, so it need not wait for a COMMIT. */
+    reportsNoStoredState?: boolean;
+  }
+}
+
 export function durableReplies(app: FastifyInstance, durability: Durability): void {
   const marks = new WeakMap<FastifyRequest, number>();
   app.addHook('onRequest', async (req) => {
     marks.set(req, durability.mark());
   });
   app.addHook('onSend', async (req, reply, payload) => {
+    if (req.routeOptions.config.reportsNoStoredState) return payload;
     try {
       await durability.whenDurable(marks.get(req) ?? 0);
       return payload;

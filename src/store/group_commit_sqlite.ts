@@ -3,8 +3,14 @@
  * connection that runs every write inside one open batch transaction and
  * commits that batch at the end of the event-loop turn, a few milliseconds
  * later under load (see #openBatch), or when it grows large, so
- * concurrent requests share one durable COMMIT (one WAL fsync under
- * `synchronous=FULL`) instead of paying one each.
+ * concurrent requests share one durable COMMIT instead of paying one each.
+ *
+ * On a WAL database file the batcher makes commits durable itself: it sets
+ * `synchronous=NORMAL` (the COMMIT writes the log without waiting for the
+ * disk) and then fsyncs the log on the thread pool (wal_sync.ts) before the
+ * batch counts as committed. Every acknowledged write is on disk, as under
+ * `synchronous=FULL`, but the event loop serves other requests during the
+ * fsync instead of blocking in it.
  *
  * - A write outside a Kysely transaction opens the batch (BEGIN IMMEDIATE) if
  *   none is open; a read runs inside the open batch (same connection, so it
@@ -13,8 +19,10 @@
  *   the savepoint, its rollback undoes only that savepoint's writes.
  * - Nothing is durable until the batch's COMMIT. Callers that acknowledge work
  *   (an HTTP response, a CLI line, an SMTP mail) take a `mark()` before and
- *   await `whenDurable(mark)` before acknowledging; it rejects if a batch
- *   written since the mark failed to commit, so nothing lost is ever claimed.
+ *   await `whenDurable(mark)` before acknowledging; it waits for every batch
+ *   committed so far to reach the disk (a reader may have seen any of them)
+ *   and rejects if a batch since the mark failed to commit or to reach the
+ *   disk, so nothing lost is ever claimed.
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import {
@@ -32,6 +40,7 @@ import {
   SqliteQueryCompiler,
 } from 'kysely';
 import { CertdeskError } from '../errors.js';
+import { type LogSync, WalSync } from './wal_sync.js';
 
 /** When callers may acknowledge what they wrote. */
 export interface Durability {
@@ -51,6 +60,8 @@ export interface GroupCommitStats {
   failedBatches: number;
   /** Statements that changed the database. */
   writes: number;
+  /** fsyncs of the write-ahead log done by the batcher (0 for a database in memory). */
+  logSyncs: number;
 }
 
 interface Batch {
@@ -99,18 +110,29 @@ export class GroupCommitSqlite implements Durability {
   readonly #maxBatchWrites: number;
   readonly #lock = new ConnectionLock();
   readonly #statements = new Map<string, BetterSqlite3.Statement>();
+  readonly #walSync: LogSync | null;
   #batch: Batch | null = null;
+  /** Batches not yet durable or failed, oldest first: the open one and those whose log is being synced. */
+  #unsettled: Batch[] = [];
+  /** Settles once the last requested fsync of the log has; never rejects. */
+  #lastSync: Promise<void> = Promise.resolve();
   #nextSeq = 1;
   #lastFailedSeq = 0;
-  #stats: GroupCommitStats = { commits: 0, failedBatches: 0, writes: 0 };
+  #lastFailure: CertdeskError | null = null;
+  #stats: Omit<GroupCommitStats, 'logSyncs'> = { commits: 0, failedBatches: 0, writes: 0 };
   #closed = false;
   /** When the last COMMIT returned and how long it blocked, in performance.now() milliseconds. */
   #lastCommitEnd = 0;
   #lastCommitMs = 0;
 
-  constructor(sqlite: BetterSqlite3.Database, options: { maxBatchWrites?: number } = {}) {
+  /** `logSync` replaces the fsync of the log file (tests: a slow or failing disk). */
+  constructor(sqlite: BetterSqlite3.Database, options: { maxBatchWrites?: number; logSync?: LogSync } = {}) {
     this.#sqlite = sqlite;
     this.#maxBatchWrites = options.maxBatchWrites ?? DEFAULT_MAX_BATCH_WRITES;
+    const wal = !sqlite.memory && sqlite.pragma('journal_mode', { simple: true }) === 'wal';
+    this.#walSync = wal ? (options.logSync ?? new WalSync(`${sqlite.name}-wal`)) : null;
+    // Safe only because every COMMIT is followed by the batcher's own fsync of the log.
+    if (wal) sqlite.pragma('synchronous = NORMAL');
   }
 
   dialect(): Dialect {
@@ -123,17 +145,19 @@ export class GroupCommitSqlite implements Durability {
   }
 
   stats(): GroupCommitStats {
-    return { ...this.#stats };
+    return { ...this.#stats, logSyncs: this.#walSync?.completed ?? 0 };
   }
 
   mark(): number {
-    return this.#batch ? this.#batch.seq : this.#nextSeq;
+    return this.#unsettled[0]?.seq ?? this.#nextSeq;
   }
 
   async whenDurable(since: number = this.mark()): Promise<void> {
     const open = this.#batch;
-    if (open) await open.committed;
-    if (this.#lastFailedSeq >= since) throw commitFailed('an earlier commit failed');
+    if (open) await open.committed.catch(() => undefined);
+    // Syncs finish in order, and each covers every COMMIT before it.
+    await this.#lastSync;
+    if (this.#lastFailedSeq >= since) throw this.#lastFailure ?? commitFailed('an earlier commit failed');
   }
 
   /** Commits what is pending and closes the connection; throws STORE_COMMIT_FAILED if that last commit fails. */
@@ -142,7 +166,10 @@ export class GroupCommitSqlite implements Durability {
     await this.#lock.acquire();
     let failure: CertdeskError | null;
     try {
+      const pending = [...this.#unsettled];
       failure = this.#commitNow();
+      for (const batch of pending) failure ??= await batch.committed.then(() => null, (error: CertdeskError) => error);
+      await this.#walSync?.close();
     } finally {
       this.#closed = true;
       this.#statements.clear();
@@ -233,6 +260,7 @@ export class GroupCommitSqlite implements Durability {
     // Failures reach whoever awaits whenDurable; an unobserved one must not crash the process.
     committed.catch(() => undefined);
     this.#batch = { seq: this.#nextSeq++, writes: 0, committed, resolve, reject };
+    this.#unsettled.push(this.#batch);
     // The COMMIT's fsync blocks the event loop. Right after one, the next batch
     // waits as long as that one blocked (at most MAX_COMMIT_DELAY_MS), so under
     // load at most about half the time goes to fsync and more requests share
@@ -267,8 +295,14 @@ export class GroupCommitSqlite implements Durability {
       this.#lastCommitMs = this.#lastCommitEnd - start;
     }
     this.#stats.commits += 1;
-    batch.resolve();
+    if (!this.#walSync) this.#settle(batch);
+    else this.#lastSync = this.#walSync.sync().then(() => this.#settle(batch), (error: unknown) => void this.#fail(batch, error));
     return null;
+  }
+
+  #settle(batch: Batch): void {
+    this.#unsettled = this.#unsettled.filter((b) => b !== batch);
+    batch.resolve();
   }
 
   /** SQLite rolls back the whole transaction on some errors (disk full, I/O); then the batch is lost. */
@@ -281,9 +315,11 @@ export class GroupCommitSqlite implements Durability {
   }
 
   #fail(batch: Batch, error: unknown): CertdeskError {
-    this.#lastFailedSeq = batch.seq;
+    this.#lastFailedSeq = Math.max(this.#lastFailedSeq, batch.seq);
     this.#stats.failedBatches += 1;
     const failure = commitFailed(error);
+    this.#lastFailure = failure;
+    this.#unsettled = this.#unsettled.filter((b) => b !== batch);
     batch.reject(failure);
     return failure;
   }

@@ -1,13 +1,13 @@
 /**
- * Group commit on real SQLite files (WAL, synchronous=FULL): concurrent
- * writers share commits, transactions are savepoints that roll back alone,
- * nothing is acknowledged before its COMMIT, and a crash loses only what was
- * never acknowledged. A second connection on the same file stands for "what
- * is on disk".
+ * Group commit on real SQLite files (WAL, the log fsynced by the batcher):
+ * concurrent writers share commits, transactions are savepoints that roll
+ * back alone, nothing is acknowledged before its COMMIT and the fsync of the
+ * log, and a crash loses only what was never acknowledged. A second
+ * connection on the same file stands for "what is on disk".
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import { Kysely, sql } from 'kysely';
 import { durableReplies } from '../../src/api/durable_replies.js';
 import { openDatabase } from '../../src/store/database.js';
 import { GroupCommitSqlite } from '../../src/store/group_commit_sqlite.js';
+import { type LogSync, WalSync } from '../../src/store/wal_sync.js';
 
 interface TestDb {
   items: { id: string; note: string };
@@ -35,18 +36,59 @@ function tempFile(): string {
   return path.join(dir, 'test.db');
 }
 
-async function open(file: string): Promise<{ db: Kysely<TestDb>; gc: GroupCommitSqlite }> {
+async function open(file: string, logSync?: LogSync): Promise<{ db: Kysely<TestDb>; gc: GroupCommitSqlite; sqlite: SQLite.Database }> {
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
-  const gc = new GroupCommitSqlite(sqlite);
+  const gc = new GroupCommitSqlite(sqlite, logSync ? { logSync } : {});
   const db = new Kysely<TestDb>({ dialect: gc.dialect() });
   await sql`CREATE TABLE IF NOT EXISTS items (id TEXT PRIMARY KEY, note TEXT NOT NULL)`.execute(db);
   // Deferred: an orphan child is refused only at COMMIT, which is how these tests make a COMMIT fail.
   await sql`CREATE TABLE IF NOT EXISTS children (id TEXT PRIMARY KEY, item_id TEXT NOT NULL REFERENCES items(id) DEFERRABLE INITIALLY DEFERRED)`.execute(db);
   await gc.whenDurable();
-  return { db, gc };
+  return { db, gc, sqlite };
+}
+
+/** A disk whose fsyncs, once held, finish only when the test says, successfully or with an error. */
+class ManualLogSync implements LogSync {
+  completed = 0;
+  holding = false;
+  #waiting: { resolve(): void; reject(error: Error): void }[] = [];
+
+  sync(): Promise<void> {
+    if (!this.holding) {
+      this.completed += 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => this.#waiting.push({ resolve, reject }));
+  }
+
+  async close(): Promise<void> {
+    this.holding = false;
+    this.finish();
+  }
+
+  get pending(): number {
+    return this.#waiting.length;
+  }
+
+  finish(error?: Error): void {
+    for (const waiter of this.#waiting.splice(0)) {
+      if (error) waiter.reject(error);
+      else {
+        this.completed += 1;
+        waiter.resolve();
+      }
+    }
+  }
+}
+
+/** Resolves once the batcher has run `count` more COMMITs than `before`. */
+async function commitsReach(gc: GroupCommitSqlite, count: number): Promise<void> {
+  for (let i = 0; gc.stats().commits < count; i++) {
+    if (i > 500) throw new Error(`only ${gc.stats().commits} commits after 5 s, waiting for ${count}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** Ids on disk, read through a separate connection. */
@@ -179,7 +221,6 @@ describe('group commit on SQLite', () => {
       import { GroupCommitSqlite } from ${JSON.stringify(module)};
       const sqlite = new SQLite(${JSON.stringify(file)});
       sqlite.pragma('journal_mode = WAL');
-      sqlite.pragma('synchronous = FULL');
       const gc = new GroupCommitSqlite(sqlite);
       const db = new Kysely({ dialect: gc.dialect() });
       await db.insertInto('items').values({ id: 'acknowledged', note: '' }).execute();
@@ -192,6 +233,124 @@ describe('group commit on SQLite', () => {
     assert.equal(child.signal, 'SIGKILL', child.stderr);
     assert.equal(child.stdout, 'acknowledged\n');
     assert.deepEqual(onDisk(file), ['acknowledged']);
+  });
+
+  test('the batcher fsyncs the log itself: synchronous is NORMAL, and every acknowledged batch was fsynced', async () => {
+    const file = tempFile();
+    const { db, gc, sqlite } = await open(file);
+    assert.equal(sqlite.pragma('synchronous', { simple: true }), 1, 'NORMAL: the COMMIT does not wait for the disk on the event loop');
+    const before = gc.stats();
+    for (let i = 0; i < 3; i++) {
+      const mark = gc.mark();
+      await insert(db, `s${i}`);
+      await gc.whenDurable(mark);
+      assert.ok(gc.stats().logSyncs > before.logSyncs + i, `write ${i} was acknowledged before any new fsync of the log`);
+    }
+    assert.equal(gc.stats().commits - before.commits, 3);
+    await db.destroy();
+  });
+
+  test('a COMMIT is not acknowledged until the fsync of the log returns, nor is a read of what it wrote', async () => {
+    const file = tempFile();
+    const disk = new ManualLogSync();
+    const { db, gc } = await open(file, disk);
+    disk.holding = true;
+    const writerMark = gc.mark();
+    const commits = gc.stats().commits;
+    await insert(db, 'committed-not-synced');
+    await commitsReach(gc, commits + 1);
+    assert.deepEqual(onDisk(file), ['committed-not-synced'], 'the COMMIT has run');
+    // A request that starts now and reads the row must wait for the same fsync.
+    const readerMark = gc.mark();
+    assert.equal((await db.selectFrom('items').select('id').execute()).length, 1);
+    const acknowledged: string[] = [];
+    const writer = gc.whenDurable(writerMark).then(() => acknowledged.push('writer'));
+    const reader = gc.whenDurable(readerMark).then(() => acknowledged.push('reader'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(acknowledged, [], 'nothing is acknowledged while the fsync runs');
+    assert.equal(disk.pending, 1);
+    disk.finish();
+    await Promise.all([writer, reader]);
+    assert.deepEqual(acknowledged.sort(), ['reader', 'writer']);
+    await db.destroy();
+  });
+
+  test('a failed fsync of the log fails its batch like a failed COMMIT: 503 STORE_COMMIT_FAILED, and later batches work', async () => {
+    const file = tempFile();
+    const disk = new ManualLogSync();
+    const { db, gc } = await open(file, disk);
+    disk.holding = true;
+    const app = Fastify();
+    durableReplies(app, gc);
+    app.post('/items/:id', async (req) => {
+      const { id } = req.params as { id: string };
+      await insert(db, id);
+      return { saved: id };
+    });
+    const commits = gc.stats().commits;
+    const lost = app.inject({ method: 'POST', url: '/items/unsynced' });
+    await commitsReach(gc, commits + 1);
+    disk.finish(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+    const reply = await lost;
+    assert.equal(reply.statusCode, 503);
+    assert.equal(reply.json().error.code, 'STORE_COMMIT_FAILED');
+    assert.match(reply.json().error.message, /try again/);
+    assert.equal(gc.stats().failedBatches, 1);
+    const next = app.inject({ method: 'POST', url: '/items/next' });
+    await commitsReach(gc, commits + 2);
+    disk.finish();
+    assert.equal((await next).statusCode, 200, 'a failed fsync does not poison later requests');
+    await app.close();
+    await db.destroy();
+  });
+
+  test('a route whose reply reports nothing stored leaves at once, while a write waits for its fsync', async () => {
+    const file = tempFile();
+    const disk = new ManualLogSync();
+    const { db, gc } = await open(file, disk);
+    disk.holding = true;
+    const app = Fastify();
+    durableReplies(app, gc);
+    app.post('/items/:id', async (req) => {
+      await insert(db, (req.params as { id: string }).id);
+      return { saved: true };
+    });
+    app.head('/nonce', { config: { reportsNoStoredState: true } }, async (_req, reply) => reply.header('replay-nonce', 'n1').send());
+    app.get('/stored', async () => ({ items: (await db.selectFrom('items').select('id').execute()).map((r) => r.id) }));
+    const commits = gc.stats().commits;
+    let writeAnswered = false;
+    const write = app.inject({ method: 'POST', url: '/items/held' }).then((r) => {
+      writeAnswered = true;
+      return r;
+    });
+    await commitsReach(gc, commits + 1);
+    const nonce = await app.inject({ method: 'HEAD', url: '/nonce' });
+    assert.equal(nonce.headers['replay-nonce'], 'n1');
+    assert.equal(writeAnswered, false, 'the write is still waiting for the disk');
+    let readAnswered = false;
+    const read = app.inject({ method: 'GET', url: '/stored' }).then((r) => {
+      readAnswered = true;
+      return r;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(readAnswered, false, 'a read of the committed row waits for the same fsync');
+    disk.finish();
+    assert.equal((await write).statusCode, 200);
+    assert.deepEqual((await read).json(), { items: ['held'] });
+    await app.close();
+    await db.destroy();
+  });
+
+  test('callers that ask while an fsync runs share the next one', async () => {
+    const file = tempFile();
+    writeFileSync(file, 'a log file');
+    const log = new WalSync(file);
+    await Promise.all(Array.from({ length: 20 }, () => log.sync()));
+    assert.ok(log.completed >= 1 && log.completed <= 2, `20 callers took ${log.completed} fsyncs`);
+    await log.close();
+    const missing = new WalSync(path.join(path.dirname(file), 'no-such-file-wal'));
+    await assert.rejects(missing.sync(), /ENOENT/);
+    await missing.close();
   });
 
   test('openDatabase runs the migrations through the batcher and exposes its durability', async () => {

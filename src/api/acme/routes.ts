@@ -57,20 +57,21 @@ export function acmeRoutes(app: FastifyInstance, ctx: RaContext): void {
       });
 
       const hide = { schema: { hide: true } };
+      const hiddenStateless = { ...hide, config: { reportsNoStoredState: true } };
       const verified = (req: FastifyRequest, keys: KeyRule = 'kid') => verifyRequest(ctx, nonces, req.body, { url: ctx.publicUrl + req.url, keys, accountUrlPrefix: urls.accountPrefix });
       const signedByAccount = async (req: FastifyRequest): Promise<{ request: VerifiedRequest; account: AcmeAccountTable }> => {
         const request = await verified(req);
         return { request, account: request.account as AcmeAccountTable };
       };
 
-      acme.get('/directory', hide, async () => directoryJson(urls, { externalAccountRequired: ctx.settings.current().acmeExternalAccountRequired, caaIdentities: ctx.settings.current().caaIdentities }));
-      acme.get('/terms', hide, async (_req, reply) =>
+      acme.get('/directory', hiddenStateless, async () => directoryJson(urls, { externalAccountRequired: ctx.settings.current().acmeExternalAccountRequired, caaIdentities: ctx.settings.current().caaIdentities }));
+      acme.get('/terms', hiddenStateless, async (_req, reply) =>
         reply.type('text/plain; charset=utf-8').send(
           `certdesk ACME terms of service\n\nCertificates are issued only for names whose control the account proves, and only as the subscriber's DV instances allow.\nKeep your account key and EAB credentials secret. Revoke a certificate at once if its private key is compromised.\nThe operator may revoke certificates that were issued in violation of these terms or of the CA/Browser Forum Baseline Requirements.\n`,
         ),
       );
-      acme.head('/new-nonce', hide, async (_req, reply) => reply.status(200).send());
-      acme.get('/new-nonce', { ...hide, exposeHeadRoute: false }, async (_req, reply) => reply.status(204).send());
+      acme.head('/new-nonce', hiddenStateless, async (_req, reply) => reply.status(200).send());
+      acme.get('/new-nonce', { ...hiddenStateless, exposeHeadRoute: false }, async (_req, reply) => reply.status(204).send());
 
       acme.post('/new-account', hide, async (req, reply) => {
         const request = await verified(req, 'jwk');
