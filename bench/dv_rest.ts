@@ -11,7 +11,8 @@ import { contact } from '../test/support/flows.js';
 import { createCsr } from '../src/pki/csr.js';
 import { generateKeyPair } from '../src/pki/keys.js';
 import { fmt, row, type Row } from './report.js';
-import { cpuSeconds, pool, Samples, serverNodeArgs } from './stats.js';
+import { busyShares, CpuMeter, cpuPerUnit, type CpuUse } from './cpu_meter.js';
+import { pool, Samples, serverNodeArgs } from './stats.js';
 
 export interface DvRestOptions {
   /** Certificates issued at each concurrency. */
@@ -29,35 +30,15 @@ interface Pending {
   txt?: { name: string; value: string };
 }
 
-interface Worked {
-  /** Seconds certdesk worked (publishing the TXT records excluded). */
-  seconds: number;
-  /** CPU seconds the server and this process (the driver) used in those seconds. */
-  serverCpu: number;
-  driverCpu: number;
-}
-
 /** Issues `items` with `concurrency` requests in flight on the server process `serverPid`. */
-async function issueAll(admin: ApiClient, subscriber: ApiClient, serverPid: number, dns: Bind9Server, items: Pending[], concurrency: number, samples: Samples): Promise<Worked> {
+async function issueAll(admin: ApiClient, subscriber: ApiClient, serverPid: number, dns: Bind9Server, items: Pending[], concurrency: number, samples: Samples): Promise<CpuUse> {
   // Waves: everything before verify, one DNS update for the wave, then verify and download.
   const waveSize = Math.max(concurrency * 4, 64);
-  let busyMs = 0;
-  let serverCpu = 0;
-  let driverCpu = 0;
-  // CPU is counted over the same windows as time, so the DNS updates between them are left out of both.
-  const window = async (work: () => Promise<void>) => {
-    const t = performance.now();
-    const server = await cpuSeconds(serverPid);
-    const driver = process.cpuUsage();
-    await work();
-    const used = process.cpuUsage(driver);
-    driverCpu += (used.user + used.system) / 1e6;
-    serverCpu += (await cpuSeconds(serverPid)) - server;
-    busyMs += performance.now() - t;
-  };
+  // Time and CPU are counted over the same windows, so the DNS updates between them are left out of both.
+  const meter = new CpuMeter(serverPid);
   for (let start = 0; start < items.length; start += waveSize) {
     const wave = items.slice(start, start + waveSize);
-    await window(() => pool(wave, concurrency, async (item) => {
+    await meter.measure(() => pool(wave, concurrency, async (item) => {
       const created = await samples.time('create', () => admin.post('/api/v1/instances', { owner: 'bench@example.com', product: 'dv', domainType: 'single' }));
       assert.equal(created.status, 201, JSON.stringify(created.body));
       item.id = created.body.id as string;
@@ -68,7 +49,7 @@ async function issueAll(admin: ApiClient, subscriber: ApiClient, serverPid: numb
       item.txt = submitted.body.validation[0].dns as { name: string; value: string };
     }));
     await dns.addRecords(wave.map((item) => ({ name: item.txt?.name ?? '', type: 'TXT' as const, value: item.txt?.value ?? '' })));
-    await window(() => pool(wave, concurrency, async (item) => {
+    await meter.measure(() => pool(wave, concurrency, async (item) => {
       const verified = await samples.time('verify', () => subscriber.post(`/api/v1/instances/${item.id}/verify`));
       // The background schedule may re-check the published record and issue first; then "verify" is refused as such.
       const issuedBySchedule = verified.status === 409 && verified.body?.error?.details?.status === 'issued';
@@ -78,7 +59,7 @@ async function issueAll(admin: ApiClient, subscriber: ApiClient, serverPid: numb
       assert.equal(zip.headers.get('content-type'), 'application/zip');
     }));
   }
-  return { seconds: busyMs / 1000, serverCpu, driverCpu };
+  return meter.use;
 }
 
 function makeRequests(prefix: string, count: number): Pending[] {
@@ -119,9 +100,8 @@ export async function dvRestScenario(options: DvRestOptions): Promise<Row[]> {
             row('2 DV over REST', `${label}, concurrency ${c}: p50 / p99 ms per step`, {
               value: STEPS.map((s) => `${s} ${fmt(samples.percentile(s, 50), 1)} / ${fmt(samples.percentile(s, 99), 1)}`).join(' · '),
             }),
-            row('2 DV over REST', `${label}, concurrency ${c}: CPU ms per certificate (server, driver)`, {
-              value: `${fmt((worked.serverCpu * 1000) / count, 1)} · ${fmt((worked.driverCpu * 1000) / count, 1)}`,
-            }),
+            row('2 DV over REST', `${label}, concurrency ${c}: CPU per certificate`, { value: cpuPerUnit(worked, count, (n) => fmt(n, 1)) }),
+            row('2 DV over REST', `${label}, concurrency ${c}: busy while issuing`, { value: busyShares(worked) }),
           );
         }
       } finally {

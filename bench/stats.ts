@@ -61,15 +61,6 @@ export async function rssMb(pid: number): Promise<number> {
   return kb / 1024;
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux; clock ticks of 1/100 s). */
-export async function cpuSeconds(pid: number): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  // The fields after the parenthesised command name; utime and stime are the 14th and 15th fields of the line.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 /** Node options for the certdesk servers a scenario starts: CERTDESK_BENCH_CPU_PROF=DIR profiles them into DIR. */
 export function serverNodeArgs(): string[] {
   const dir = process.env.CERTDESK_BENCH_CPU_PROF;
