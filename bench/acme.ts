@@ -2,7 +2,9 @@
  * Scenario 3, ACME against a peer: the same driver (acme-client), the same
  * concurrency and real http-01 on loopback, against Pebble and against
  * certdesk's /acme/directory. Both resolve the names through the same bind9
- * and fetch the challenge from the same node HTTP server.
+ * and fetch the challenge from the same node HTTP server. The driver runs
+ * acme-client in two threads (acme_driver.ts): in one, Pebble's rate was
+ * bound by that thread, not by Pebble.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -11,12 +13,14 @@ import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import acme from 'acme-client';
 import { startBind9 } from '../test/support/bind9.js';
 import { startCertdesk } from '../test/support/certdesk.js';
 import { findProgram, makeTempDir, removeTempDir } from '../test/support/daemon.js';
 import { freePort } from '../test/support/ports.js';
 import { fmt, row, type Row } from './report.js';
+import type { DriverInput, DriverMessage, ScenarioMessage } from './acme_driver.js';
 import { busyShares, CpuMeter, cpuPerUnit, type CpuUse } from './cpu_meter.js';
 import { pool, serverNodeArgs } from './stats.js';
 
@@ -44,10 +48,7 @@ async function startChallengeServer(): Promise<{ server: Server; port: number; a
   return { server, port, answers };
 }
 
-interface Driver {
-  directoryUrl: string;
-  externalAccountBinding?: { kid: string; hmacKey: string };
-}
+type Driver = Pick<DriverInput, 'directoryUrl' | 'externalAccountBinding' | 'ca'>;
 
 interface Measured {
   perSecond: number;
@@ -55,31 +56,60 @@ interface Measured {
   cpu: CpuUse;
 }
 
-/** Runs `orders` orders through acme-client, `concurrency` at a time, against the server process `serverPid`. */
-async function measure(driver: Driver, meter: CpuMeter, answers: Map<string, string>, prefix: string, options: AcmeOptions): Promise<Measured> {
-  const client = new acme.Client({ directoryUrl: driver.directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey(), ...BACKOFF, ...(driver.externalAccountBinding ? { externalAccountBinding: driver.externalAccountBinding } : {}) });
-  await client.createAccount({ termsOfServiceAgreed: true, contact: ['mailto:bench@example.com'] });
-  const csrs = await Promise.all(
-    Array.from({ length: options.orders }, async (_, i) => {
-      const name = `${prefix}-${i}.${ZONE}`;
-      const [, csr] = await acme.crypto.createCsr({ commonName: name, altNames: [name] }, await acme.crypto.createPrivateEcdsaKey());
-      return csr;
-    }),
-  );
-  await meter.measure(() => pool(csrs, options.concurrency, async (csr) => {
-    const certificate = await client.auto({
-      csr,
-      termsOfServiceAgreed: true,
-      challengePriority: ['http-01'],
-      // The client's own pre-check would ask the system resolver, which does not know these names.
-      skipChallengeVerification: true,
-      challengeCreateFn: async (_authz, challenge, keyAuthorization) => void answers.set(challenge.token, keyAuthorization),
-      challengeRemoveFn: async (_authz, challenge) => void answers.delete(challenge.token),
+/** acme-client threads the driver runs, the orders split evenly: one per core, so no single driver thread bounds either server. */
+const DRIVER_THREADS = 2;
+
+/**
+ * Runs `orders` orders through acme-client, `concurrency` at a time across
+ * the driver threads, against the server process `serverPid`. Accounts, keys and
+ * CSRs are made before the clock starts.
+ */
+async function measure(driver: Driver, serverPid: number, serverIsNode: boolean, answers: Map<string, string>, prefix: string, options: AcmeOptions): Promise<Measured> {
+  const threads = Math.min(DRIVER_THREADS, options.orders, options.concurrency);
+  const names = Array.from({ length: options.orders }, (_, i) => `${prefix}-${i}.${ZONE}`);
+  const workers = Array.from({ length: threads }, (_, t) => {
+    const input: DriverInput = {
+      ...driver,
+      names: names.filter((_, i) => i % threads === t),
+      concurrency: Math.floor(options.concurrency / threads) + (t < options.concurrency % threads ? 1 : 0),
+      backoff: BACKOFF,
+    };
+    return new Worker(new URL('./acme_driver.js', import.meta.url), { workerData: input });
+  });
+  const ready: Promise<string>[] = [];
+  const done: Promise<void>[] = [];
+  for (const worker of workers) {
+    let onReady!: (threadStat: string) => void;
+    ready.push(new Promise((resolve) => (onReady = resolve)));
+    done.push(
+      new Promise((resolve, reject) => {
+        worker.on('error', reject);
+        worker.on('exit', (code) => reject(new Error(`an acme-client thread exited with ${code} before its orders were done`)));
+        worker.on('message', (message: DriverMessage) => {
+          if (message.type === 'ready') onReady(message.threadStat);
+          else if (message.type === 'answer') {
+            answers.set(message.token, message.keyAuthorization);
+            worker.postMessage({ type: 'answered', token: message.token } satisfies ScenarioMessage);
+          } else if (message.type === 'forget') answers.delete(message.token);
+          else if (message.type === 'done') resolve();
+          else reject(new Error(`acme-client failed: ${message.message}`));
+        });
+      }),
+    );
+  }
+  try {
+    // A thread that fails during setup rejects its `done` before it is ready.
+    const driverThreadStats = await Promise.race([Promise.all(ready), Promise.all(done).then(() => [] as string[])]);
+    const meter = new CpuMeter(serverPid, { serverIsNode, driverThreadStats });
+    await meter.measure(async () => {
+      for (const worker of workers) worker.postMessage({ type: 'go' } satisfies ScenarioMessage);
+      await Promise.all(done);
     });
-    if (!certificate.includes('BEGIN CERTIFICATE')) throw new Error('the ACME server returned no certificate');
-  }));
-  const cpu = meter.use;
-  return { perSecond: options.orders / cpu.seconds, cpu };
+    const cpu = meter.use;
+    return { perSecond: options.orders / cpu.seconds, cpu };
+  } finally {
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
 }
 
 /** The CPU rows of one peer's run. */
@@ -150,13 +180,9 @@ export async function acmeScenario(options: AcmeOptions): Promise<Row[]> {
     await dns.addRecord(`*.${ZONE}`, 'A', '127.0.0.1');
     const pebble = await startPebble(dns.address, challenge.port);
     let pebbleRun: Measured;
-    const previousAgent = acme.axios.defaults.httpsAgent;
     try {
-      // Kept-alive connections, as certdesk's plain HTTP gets: a TLS handshake per request would charge the driver, not Pebble.
-      acme.axios.defaults.httpsAgent = new Agent({ ca: pebble.ca, keepAlive: true });
-      pebbleRun = await measure({ directoryUrl: pebble.directoryUrl }, new CpuMeter(pebble.pid, { serverIsNode: false }), challenge.answers, 'pebble', options);
+      pebbleRun = await measure({ directoryUrl: pebble.directoryUrl, ca: pebble.ca }, pebble.pid, false, challenge.answers, 'pebble', options);
     } finally {
-      acme.axios.defaults.httpsAgent = previousAgent;
       await pebble.stop();
     }
     const label = `orders/s at concurrency ${options.concurrency} (${options.orders} orders, http-01)`;
@@ -179,7 +205,7 @@ export async function acmeScenario(options: AcmeOptions): Promise<Row[]> {
       // All orders fall under example.com: the per-domain weekly limit (default 50) is raised as an operator would for a load test; it is still counted and checked.
       const limits = await admin.put('/api/v1/settings', { acmeOrdersPerDomainPerWeek: options.orders * 2, acmeOrdersPerAccountPerHour: options.orders * 2 });
       if (limits.status !== 200) throw new Error(`raising the ACME rate limits failed: ${JSON.stringify(limits.body)}`);
-      const measured = await measure({ directoryUrl: `${service.url}/acme/directory`, externalAccountBinding: { kid, hmacKey } }, new CpuMeter(service.pid), challenge.answers, 'certdesk', options);
+      const measured = await measure({ directoryUrl: `${service.url}/acme/directory`, externalAccountBinding: { kid, hmacKey } }, service.pid, true, challenge.answers, 'certdesk', options);
       const rate = measured.perSecond;
       rows.push(
         row('3 ACME vs Pebble', `certdesk ${label}`, {

@@ -21,8 +21,8 @@ async function procCpuSeconds(statPath: string): Promise<number> {
 /** CPU seconds (user + system) a process, all its threads together, has used so far. */
 export const cpuSeconds = (pid: number): Promise<number> => procCpuSeconds(`/proc/${pid}/stat`);
 
-/** CPU seconds of a Node process's main thread, the one that runs its JavaScript (its thread id is the process id). */
-const mainThreadCpuSeconds = (pid: number): Promise<number> => procCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
+/** The counters of a Node process's main thread, the one that runs its JavaScript (its thread id is the process id). */
+const mainThreadStat = (pid: number): string => `/proc/${pid}/task/${pid}/stat`;
 
 /** Busy and total ticks of all cores together, from the first line of /proc/stat. */
 async function machineTicks(): Promise<{ busy: number; total: number }> {
@@ -38,14 +38,19 @@ interface Reading {
   server: number;
   serverThread: number;
   driver: number;
-  driverThread: number;
+  driverThreads: number[];
   machine: { busy: number; total: number };
 }
 
-async function read(serverPid: number, serverIsNode: boolean): Promise<Reading> {
-  const [server, serverThread, driverThread, machine] = await Promise.all([cpuSeconds(serverPid), serverIsNode ? mainThreadCpuSeconds(serverPid) : Number.NaN, mainThreadCpuSeconds(process.pid), machineTicks()]);
+async function read(serverPid: number, serverIsNode: boolean, driverThreadStats: string[]): Promise<Reading> {
+  const [server, serverThread, machine, ...driverThreads] = await Promise.all([
+    cpuSeconds(serverPid),
+    serverIsNode ? procCpuSeconds(mainThreadStat(serverPid)) : Number.NaN,
+    machineTicks(),
+    ...driverThreadStats.map(procCpuSeconds),
+  ]);
   const own = process.cpuUsage();
-  return { at: performance.now(), server, serverThread, driver: (own.user + own.system) / 1e6, driverThread, machine };
+  return { at: performance.now(), server, serverThread, driver: (own.user + own.system) / 1e6, driverThreads, machine };
 }
 
 /** CPU spent over the measured windows, in seconds, and their length. */
@@ -54,7 +59,8 @@ export interface CpuUse {
   server: number;
   serverThread: number;
   driver: number;
-  driverThread: number;
+  /** Per JavaScript thread of the driver: its main thread, or the threads running acme-client. */
+  driverThreads: number[];
   /** Busy core-seconds of the whole machine, and their share of all cores, 0..1. */
   machine: number;
   machineBusy: number;
@@ -67,25 +73,29 @@ export interface CpuUse {
 export class CpuMeter {
   readonly #serverPid: number;
   readonly #serverIsNode: boolean;
-  #use: CpuUse = { seconds: 0, server: 0, serverThread: 0, driver: 0, driverThread: 0, machine: 0, machineBusy: 0 };
+  readonly #driverThreadStats: string[];
+  #use: CpuUse;
   #machineBusyTicks = 0;
   #machineTicks = 0;
 
-  constructor(serverPid: number, { serverIsNode = true } = {}) {
+  /** `driverThreadStats`: /proc stat files of the driver's JavaScript threads; its main thread by default. */
+  constructor(serverPid: number, { serverIsNode = true, driverThreadStats = [mainThreadStat(process.pid)] } = {}) {
     this.#serverPid = serverPid;
     this.#serverIsNode = serverIsNode;
+    this.#driverThreadStats = driverThreadStats;
+    this.#use = { seconds: 0, server: 0, serverThread: 0, driver: 0, driverThreads: driverThreadStats.map(() => 0), machine: 0, machineBusy: 0 };
   }
 
   async measure<T>(work: () => Promise<T>): Promise<T> {
-    const before = await read(this.#serverPid, this.#serverIsNode);
+    const before = await read(this.#serverPid, this.#serverIsNode, this.#driverThreadStats);
     const result = await work();
-    const after = await read(this.#serverPid, this.#serverIsNode);
+    const after = await read(this.#serverPid, this.#serverIsNode, this.#driverThreadStats);
     const u = this.#use;
     u.seconds += (after.at - before.at) / 1000;
     u.server += after.server - before.server;
     u.serverThread += after.serverThread - before.serverThread;
     u.driver += after.driver - before.driver;
-    u.driverThread += after.driverThread - before.driverThread;
+    u.driverThreads = u.driverThreads.map((used, i) => used + (after.driverThreads[i] ?? 0) - (before.driverThreads[i] ?? 0));
     this.#machineBusyTicks += after.machine.busy - before.machine.busy;
     this.#machineTicks += after.machine.total - before.machine.total;
     u.machine = this.#machineBusyTicks / TICKS;
@@ -94,7 +104,7 @@ export class CpuMeter {
   }
 
   get use(): CpuUse {
-    return { ...this.#use };
+    return { ...this.#use, driverThreads: [...this.#use.driverThreads] };
   }
 }
 
@@ -105,11 +115,13 @@ export function cpuPerUnit(use: CpuUse, units: number, digits: (n: number) => st
   const ms = (s: number) => digits((s * 1000) / units);
   const rest = Math.max(0, use.machine - use.server - use.driver);
   const serverThread = Number.isFinite(use.serverThread) ? ` (JavaScript thread ${ms(use.serverThread)})` : '';
-  return `server ${ms(use.server)} ms${serverThread} · driver ${ms(use.driver)} ms (JavaScript thread ${ms(use.driverThread)}) · rest of the machine ${ms(rest)} ms`;
+  const driverThreads = `JavaScript thread${use.driverThreads.length > 1 ? 's' : ''} ${use.driverThreads.map(ms).join(' + ')}`;
+  return `server ${ms(use.server)} ms${serverThread} · driver ${ms(use.driver)} ms (${driverThreads}) · rest of the machine ${ms(rest)} ms`;
 }
 
 /** "server JavaScript thread 97 % · driver JavaScript thread 24 % · all cores 81 %" over the measured windows. */
 export function busyShares(use: CpuUse): string {
   const serverThread = Number.isFinite(use.serverThread) ? `server JavaScript thread ${pct(use.serverThread / use.seconds)} · ` : '';
-  return `${serverThread}driver JavaScript thread ${pct(use.driverThread / use.seconds)} · all cores ${pct(use.machineBusy)}`;
+  const driverThreads = `driver JavaScript thread${use.driverThreads.length > 1 ? 's' : ''} ${use.driverThreads.map((t) => pct(t / use.seconds)).join(' / ')}`;
+  return `${serverThread}${driverThreads} · all cores ${pct(use.machineBusy)}`;
 }

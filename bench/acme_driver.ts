@@ -1,0 +1,76 @@
+/**
+ * One thread of scenario 3's driver: an acme-client account that runs its
+ * share of the orders. The scenario starts several, so the rate measures the
+ * ACME server, not one JavaScript thread of the driver (Pebble's run kept a
+ * single driver thread 98 % busy). The http-01 answers go to the challenge
+ * server on the main thread, which confirms each before the client asks the
+ * CA to validate.
+ */
+import { readlinkSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { parentPort, workerData } from 'node:worker_threads';
+import acme from 'acme-client';
+import { pool } from './stats.js';
+
+export interface DriverInput {
+  directoryUrl: string;
+  externalAccountBinding?: { kid: string; hmacKey: string };
+  /** The CA of an HTTPS directory (Pebble). */
+  ca?: string;
+  names: string[];
+  concurrency: number;
+  backoff: { backoffAttempts: number; backoffMin: number; backoffMax: number };
+}
+
+/** From a driver thread to the scenario. */
+export type DriverMessage =
+  | { type: 'ready'; threadStat: string }
+  | { type: 'answer'; token: string; keyAuthorization: string }
+  | { type: 'forget'; token: string }
+  | { type: 'done' }
+  | { type: 'failed'; message: string };
+
+/** From the scenario to a driver thread. */
+export type ScenarioMessage = { type: 'go' } | { type: 'answered'; token: string };
+
+async function main(port: NonNullable<typeof parentPort>, input: DriverInput): Promise<void> {
+  const send = (message: DriverMessage) => port.postMessage(message);
+  // Kept-alive connections, as certdesk's plain HTTP gets: a TLS handshake per request would charge the driver, not Pebble.
+  if (input.ca) acme.axios.defaults.httpsAgent = new Agent({ ca: input.ca, keepAlive: true });
+  const client = new acme.Client({ directoryUrl: input.directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey(), ...input.backoff, ...(input.externalAccountBinding ? { externalAccountBinding: input.externalAccountBinding } : {}) });
+  await client.createAccount({ termsOfServiceAgreed: true, contact: ['mailto:bench@example.com'] });
+  const csrs = await Promise.all(input.names.map(async (name) => (await acme.crypto.createCsr({ commonName: name, altNames: [name] }, await acme.crypto.createPrivateEcdsaKey()))[1]));
+  const answered = new Map<string, () => void>();
+  const go = new Promise<void>((resolve) => {
+    port.on('message', (message: ScenarioMessage) => {
+      if (message.type === 'go') resolve();
+      else answered.get(message.token)?.();
+    });
+  });
+  // This thread's CPU counters, for the scenario's meter.
+  send({ type: 'ready', threadStat: `/proc/${readlinkSync('/proc/thread-self')}/stat` });
+  await go;
+  await pool(csrs, input.concurrency, async (csr) => {
+    const certificate = await client.auto({
+      csr,
+      termsOfServiceAgreed: true,
+      challengePriority: ['http-01'],
+      // The client's own pre-check would ask the system resolver, which does not know these names.
+      skipChallengeVerification: true,
+      challengeCreateFn: async (_authz, challenge, keyAuthorization) => {
+        const confirmed = new Promise<void>((resolve) => answered.set(challenge.token, resolve));
+        send({ type: 'answer', token: challenge.token, keyAuthorization });
+        await confirmed;
+        answered.delete(challenge.token);
+      },
+      challengeRemoveFn: async (_authz, challenge) => send({ type: 'forget', token: challenge.token }),
+    });
+    if (!certificate.includes('BEGIN CERTIFICATE')) throw new Error('the ACME server returned no certificate');
+  });
+  send({ type: 'done' });
+}
+
+if (parentPort) {
+  const port = parentPort;
+  main(port, workerData as DriverInput).catch((error: unknown) => port.postMessage({ type: 'failed', message: error instanceof Error ? (error.stack ?? error.message) : String(error) } satisfies DriverMessage));
+}
