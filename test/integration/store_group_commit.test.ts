@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import SQLite from 'better-sqlite3';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { Kysely, sql } from 'kysely';
 import { durableReplies } from '../../src/api/durable_replies.js';
 import { openDatabase } from '../../src/store/database.js';
@@ -81,6 +81,26 @@ class ManualLogSync implements LogSync {
       }
     }
   }
+}
+
+/** An app whose replies wait for their commit; POST /items/:id saves a row. */
+function itemsApp(db: Kysely<TestDb>, gc: GroupCommitSqlite): FastifyInstance {
+  const app = Fastify();
+  durableReplies(app, gc);
+  app.post('/items/:id', async (req) => {
+    const { id } = req.params as { id: string };
+    await insert(db, id);
+    return { saved: id };
+  });
+  return app;
+}
+
+/** `itemsApp` over a database whose log fsyncs are held by the test. */
+async function appOnHeldDisk(): Promise<{ app: FastifyInstance; db: Kysely<TestDb>; gc: GroupCommitSqlite; disk: ManualLogSync }> {
+  const disk = new ManualLogSync();
+  const { db, gc } = await open(tempFile(), disk);
+  disk.holding = true;
+  return { app: itemsApp(db, gc), db, gc, disk };
 }
 
 /** Resolves once the batcher has run `count` more COMMITs than `before`. */
@@ -276,17 +296,7 @@ describe('group commit on SQLite', () => {
   });
 
   test('a failed fsync of the log fails its batch like a failed COMMIT: 503 STORE_COMMIT_FAILED, and later batches work', async () => {
-    const file = tempFile();
-    const disk = new ManualLogSync();
-    const { db, gc } = await open(file, disk);
-    disk.holding = true;
-    const app = Fastify();
-    durableReplies(app, gc);
-    app.post('/items/:id', async (req) => {
-      const { id } = req.params as { id: string };
-      await insert(db, id);
-      return { saved: id };
-    });
+    const { app, db, gc, disk } = await appOnHeldDisk();
     const commits = gc.stats().commits;
     const lost = app.inject({ method: 'POST', url: '/items/unsynced' });
     await commitsReach(gc, commits + 1);
@@ -305,16 +315,7 @@ describe('group commit on SQLite', () => {
   });
 
   test('a route whose reply reports nothing stored leaves at once, while a write waits for its fsync', async () => {
-    const file = tempFile();
-    const disk = new ManualLogSync();
-    const { db, gc } = await open(file, disk);
-    disk.holding = true;
-    const app = Fastify();
-    durableReplies(app, gc);
-    app.post('/items/:id', async (req) => {
-      await insert(db, (req.params as { id: string }).id);
-      return { saved: true };
-    });
+    const { app, db, gc, disk } = await appOnHeldDisk();
     app.head('/nonce', { config: { reportsNoStoredState: true } }, async (_req, reply) => reply.header('replay-nonce', 'n1').send());
     app.get('/stored', async () => ({ items: (await db.selectFrom('items').select('id').execute()).map((r) => r.id) }));
     const commits = gc.stats().commits;
@@ -368,13 +369,7 @@ describe('replies wait for their commit', () => {
   test('a reply leaves only after its writes are on disk; a failed COMMIT turns it into 503 STORE_COMMIT_FAILED', async () => {
     const file = tempFile();
     const { db, gc } = await open(file);
-    const app = Fastify();
-    durableReplies(app, gc);
-    app.post('/items/:id', async (req) => {
-      const { id } = req.params as { id: string };
-      await insert(db, id);
-      return { saved: id };
-    });
+    const app = itemsApp(db, gc);
     app.post('/orphans/:id', async (req) => {
       const { id } = req.params as { id: string };
       await db.insertInto('children').values({ id, item_id: 'missing' }).execute();
