@@ -80,9 +80,19 @@ const MAX_COMMIT_DELAY_MS = 4;
 /** Prepared statements kept for reuse; Kysely compiles the same SQL text for the same query shape. */
 const STATEMENT_CACHE_SIZE = 500;
 
+const reasonOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause));
+
 function commitFailed(cause: unknown): CertdeskError {
-  const reason = cause instanceof Error ? cause.message : String(cause);
-  return new CertdeskError('STORE_COMMIT_FAILED', `certdesk could not save the change to its database (${reason}); nothing was saved, try again.`, { status: 503 });
+  return new CertdeskError('STORE_COMMIT_FAILED', `certdesk could not save the change to its database (${reasonOf(cause)}); nothing was saved, try again.`, { status: 503 });
+}
+
+/** The COMMIT ran, so later reads may show the change, but the disk did not confirm it: it may not survive a crash. */
+function syncFailed(cause: unknown): CertdeskError {
+  return new CertdeskError(
+    'STORE_COMMIT_FAILED',
+    `certdesk saved the change but the disk did not confirm it (${reasonOf(cause)}), so it may be lost if the server stops; check the disk, then check whether the change is there before trying again.`,
+    { status: 503 },
+  );
 }
 
 /** FIFO lock over the one connection. */
@@ -296,7 +306,7 @@ export class GroupCommitSqlite implements Durability {
     }
     this.#stats.commits += 1;
     if (!this.#walSync) this.#settle(batch);
-    else this.#lastSync = this.#walSync.sync().then(() => this.#settle(batch), (error: unknown) => void this.#fail(batch, error));
+    else this.#lastSync = this.#walSync.sync().then(() => this.#settle(batch), (error: unknown) => void this.#fail(batch, syncFailed(error)));
     return null;
   }
 
@@ -317,7 +327,7 @@ export class GroupCommitSqlite implements Durability {
   #fail(batch: Batch, error: unknown): CertdeskError {
     this.#lastFailedSeq = Math.max(this.#lastFailedSeq, batch.seq);
     this.#stats.failedBatches += 1;
-    const failure = commitFailed(error);
+    const failure = error instanceof CertdeskError ? error : commitFailed(error);
     this.#lastFailure = failure;
     this.#unsettled = this.#unsettled.filter((b) => b !== batch);
     batch.reject(failure);
