@@ -17,7 +17,7 @@
  *   sees the batch's writes) or, with none open, on its own.
  * - A Kysely transaction is a SAVEPOINT inside the batch: its commit releases
  *   the savepoint, its rollback undoes only that savepoint's writes.
- * - Nothing is durable until the batch's COMMIT. Callers that acknowledge work
+ * - Nothing is durable until the batch's COMMIT and the fsync after it. Callers that acknowledge work
  *   (an HTTP response, a CLI line, an SMTP mail) take a `mark()` before and
  *   await `whenDurable(mark)` before acknowledging; it waits for every batch
  *   committed so far to reach the disk (a reader may have seen any of them)
@@ -271,10 +271,12 @@ export class GroupCommitSqlite implements Durability {
     committed.catch(() => undefined);
     this.#batch = { seq: this.#nextSeq++, writes: 0, committed, resolve, reject };
     this.#unsettled.push(this.#batch);
-    // The COMMIT's fsync blocks the event loop. Right after one, the next batch
-    // waits as long as that one blocked (at most MAX_COMMIT_DELAY_MS), so under
-    // load at most about half the time goes to fsync and more requests share
-    // each; an idle server commits at the end of the turn as before.
+    // A COMMIT blocks the event loop while it writes the log (longer when it
+    // checkpoints, or fsyncs a database without a log file). Right after one,
+    // the next batch waits as long as that one blocked (at most
+    // MAX_COMMIT_DELAY_MS), so under load at most about half the time goes to
+    // COMMITs and more requests share each; an idle server commits at the end
+    // of the turn.
     const wait = Math.min(MAX_COMMIT_DELAY_MS, this.#lastCommitEnd + this.#lastCommitMs - performance.now());
     if (wait < 1) setImmediate(() => void this.#commitWhenFree());
     else setTimeout(() => void this.#commitWhenFree(), wait);
