@@ -18,6 +18,7 @@ import { addUser } from './ra/accounts.js';
 import type { RaContext } from './ra/context.js';
 import { runDueChecks } from './ra/dcv.js';
 import { KeyedMutex } from './ra/keyed_mutex.js';
+import { TokenActors } from './ra/token_actors.js';
 import { randomSecret } from './ra/passwords.js';
 import { type Settings, SettingsStore } from './ra/settings.js';
 import { openDatabase, type OpenedDatabase } from './store/database.js';
@@ -78,6 +79,7 @@ export async function openContext(options: ServiceOptions): Promise<{ ctx: RaCon
     dcvHttpPort: options.dcvHttpPort ?? 80,
     dcvTlsPort: options.dcvTlsPort ?? 443,
     locks: new KeyedMutex(),
+    tokenActors: new TokenActors(clock),
     // Rebuilt only when an admin changes the settings behind them.
     dns() {
       const servers = settings.current().dnsResolvers;

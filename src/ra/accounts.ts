@@ -63,10 +63,13 @@ export async function login(ctx: RaContext, input: { email?: unknown; password?:
   return { token, user: { id: user.id, email: user.email, role: user.role, createdAt: user.created_at } };
 }
 
-export async function actorForToken(ctx: Pick<RaContext, 'db'>, token: string): Promise<Actor | null> {
+export async function actorForToken(ctx: Pick<RaContext, 'db' | 'tokenActors'>, token: string): Promise<Actor | null> {
   if (!token.startsWith(TOKEN_PREFIX)) return null;
-  const [row] = await selectTokenUser(ctx.db, tokenHash(token));
-  return row ? { id: row.id, email: row.email, role: row.role } : null;
+  const hash = tokenHash(token);
+  return ctx.tokenActors.actorFor(hash, async () => {
+    const [row] = await selectTokenUser(ctx.db, hash);
+    return row ? { id: row.id, email: row.email, role: row.role } : null;
+  });
 }
 
 const selectTokenUser = prepared((db, hash: string) =>
@@ -89,5 +92,6 @@ export async function changeRole(ctx: RaContext, actor: Actor, userId: string, r
   const user = await ctx.db.selectFrom('users').select(['id', 'email', 'created_at']).where('id', '=', userId).executeTakeFirst();
   if (!user) throw new CertdeskError('NOT_FOUND', `User ${userId} was not found.`, { status: 404 });
   await ctx.db.updateTable('users').set({ role: role as Role }).where('id', '=', userId).execute();
+  ctx.tokenActors.forgetAll();
   return { id: user.id, email: user.email, role: role as Role, createdAt: user.created_at };
 }

@@ -9,6 +9,7 @@ import type { Pipeline } from '../store/pipeline.js';
 import type { DnsClient } from '../va/dns_client.js';
 import type { KeyedMutex } from './keyed_mutex.js';
 import type { SettingsStore } from './settings.js';
+import type { TokenActors } from './token_actors.js';
 
 /** What every part of the registration authority is handed: its collaborators, never globals. */
 export interface RaContext {
@@ -31,4 +32,6 @@ export interface RaContext {
   dns(): DnsClient;
   mailer(): Mailer;
   locks: KeyedMutex;
+  /** Who holds each API token, remembered for a few seconds. */
+  tokenActors: TokenActors;
 }

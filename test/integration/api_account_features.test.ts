@@ -1,8 +1,8 @@
 /**
  * The rest of the REST surface against a real `certdesk serve`: the OpenAPI
  * document, sign-in, profiles reused across applications, the authorization
- * letter, the outbox when no SMTP server is set, settings, self-service
- * purchase and pagination.
+ * letter, the outbox when no SMTP server is set, settings, role changes,
+ * self-service purchase and pagination.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -133,6 +133,17 @@ for (const backend of await backends()) {
       assert.equal(own.owner, 'carol@example.com');
       await expectError(carol.post('/api/v1/instances', { owner: 'ops@example.com', product: 'dv', domainType: 'single' }), 403, 'FORBIDDEN');
       await expectOk(admin.put('/api/v1/settings', { selfServicePurchase: false }));
+    });
+
+    test("a role an admin changes applies to the user's very next request", async () => {
+      const erin = await service.user('erin@example.com', 'subscriber');
+      await expectError(erin.get('/api/v1/reviews'), 403, 'FORBIDDEN');
+      const users = await expectOk(admin.get('/api/v1/users'));
+      const id = users.items.find((u: { email: string }) => u.email === 'erin@example.com').id as string;
+      await expectOk(admin.put(`/api/v1/users/${id}/role`, { role: 'reviewer' }));
+      assert.ok(Array.isArray((await expectOk(erin.get('/api/v1/reviews'))).items), 'the reviewer sees the review queue');
+      await expectOk(admin.put(`/api/v1/users/${id}/role`, { role: 'subscriber' }));
+      await expectError(erin.get('/api/v1/reviews'), 403, 'FORBIDDEN');
     });
 
     test('lists are filtered by status and domain and paginated', async () => {
