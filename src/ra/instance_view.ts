@@ -6,7 +6,7 @@ import type { Actor } from './actor.js';
 import { applicationView, listDocuments, selectApplication, type ApplicationView } from './applications.js';
 import type { RaContext } from './context.js';
 import { certificateView, selectCertificateOf, type CertificateView } from './issuance.js';
-import { combinedParts, loadVisibleSummary, quotaWithParts, selectSummaryRow, visibleSummary, type InstanceSummary } from './instances.js';
+import { combinedParts, loadVisibleSummary, quotaWithParts, selectSummaryRow, visibleSummary, type InstanceSummary, type SummaryRow } from './instances.js';
 import type { NameQuota } from './names.js';
 import { approvalsRequired, currentApprovals } from './review_rules.js';
 import { listEvents, type TimelineEvent } from './timeline.js';
@@ -35,9 +35,12 @@ export interface InstanceDetail extends InstanceSummary {
 
 const selectValidations = prepared((db, instanceId: string) => db.selectFrom('validations').selectAll().where('instance_id', '=', instanceId).orderBy('domain'));
 
-/** `justCreated`: the instance was created by the caller's own request, so nothing is attached to it yet. */
-export async function instanceDetail(ctx: RaContext, actor: Actor, id: string, options: { justCreated?: boolean } = {}): Promise<InstanceDetail> {
-  if (options.justCreated) return detailOf(ctx, visibleSummary(actor, id, (await selectSummaryRow(ctx.db, id))[0]), { parts: [], documents: [], approvals: [], validations: [] });
+/** The detail of an instance the caller's own request just created (`createInstance`'s row): nothing is attached to it yet. */
+export function createdInstanceDetail(ctx: RaContext, actor: Actor, row: SummaryRow): InstanceDetail {
+  return detailOf(ctx, visibleSummary(actor, row.id, row), { parts: [], documents: [], approvals: [], validations: [] });
+}
+
+export async function instanceDetail(ctx: RaContext, actor: Actor, id: string): Promise<InstanceDetail> {
   // The instance with what hangs off it, read together; none of it is shown unless the actor may see the instance.
   const [[row], [appRow], validations, [cert]] = await ctx.pipeline.reads([
     selectSummaryRow.compiled(ctx.db, id),

@@ -35,7 +35,8 @@ export interface ListQuery {
   pageSize?: number;
 }
 
-export async function createInstance(ctx: RaContext, actor: Actor, input: CreateInstanceInput): Promise<InstanceTable> {
+/** Creates an instance; the row comes back as the summary query would read it, so the reply needs no read. */
+export async function createInstance(ctx: RaContext, actor: Actor, input: CreateInstanceInput): Promise<SummaryRow> {
   const selfService = ctx.settings.current().selfServicePurchase;
   if (actor.role !== 'admin' && !(selfService && actor.role === 'subscriber')) {
     throw forbidden('Only an admin can grant certificate instances; ask an admin, or have self-service purchase enabled in the settings.');
@@ -58,11 +59,11 @@ export async function createInstance(ctx: RaContext, actor: Actor, input: Create
   if (!Number.isInteger(termMonths) || termMonths < 1 || termMonths > MAX_TERM_MONTHS) {
     throw badRequest('TERM_INVALID', `termMonths must be a whole number from 1 to ${MAX_TERM_MONTHS}.`, 'termMonths');
   }
-  const ownerId = await resolveOwner(ctx, actor, input.owner);
+  const owner = await resolveOwner(ctx, actor, input.owner);
   const at = ctx.clock.now().toISOString();
   const row: InstanceTable = {
     id: newId('inst'),
-    owner_id: ownerId,
+    owner_id: owner.id,
     product: input.product as Product,
     domain_type: domainType,
     domain_count: domainCount,
@@ -83,18 +84,18 @@ export async function createInstance(ctx: RaContext, actor: Actor, input: Create
     ctx.db.insertInto('instances').values(row).compile(),
     eventInsert(ctx.db, { instanceId: row.id, type: 'instance_created', message: `Instance created: ${row.product.toUpperCase()} ${domainType}${domainType === 'multi' ? ` (${domainCount} domains)` : ''}, ${termMonths} months.`, at: ctx.clock.now(), actorId: actor.id }),
   ]);
-  return row;
+  return { ...row, owner_email: owner.email, cert_serial: null, cert_not_before: null, cert_not_after: null };
 }
 
-async function resolveOwner(ctx: RaContext, actor: Actor, ownerEmail: string | undefined): Promise<string> {
+async function resolveOwner(ctx: RaContext, actor: Actor, ownerEmail: string | undefined): Promise<{ id: string; email: string }> {
   if (actor.role !== 'admin') {
     if (ownerEmail !== undefined && ownerEmail.toLowerCase() !== actor.email) throw forbidden('You can create instances only for yourself.');
-    return actor.id;
+    return actor;
   }
   if (!ownerEmail) throw badRequest('OWNER_REQUIRED', 'owner is required: the email of the subscriber who receives the instance.', 'owner');
-  const owner = await ctx.db.selectFrom('users').select(['id', 'role']).where('email', '=', ownerEmail.toLowerCase()).executeTakeFirst();
+  const owner = await ctx.db.selectFrom('users').select(['id', 'email']).where('email', '=', ownerEmail.toLowerCase()).executeTakeFirst();
   if (!owner) throw badRequest('OWNER_UNKNOWN', `There is no user ${ownerEmail}; add the user first (certdesk user add).`, 'owner');
-  return owner.id;
+  return owner;
 }
 
 /** Loads an instance the actor may see; anything else is "not found", whether it exists or not. */
@@ -171,7 +172,7 @@ export interface InstanceSummary {
   updatedAt: string;
 }
 
-type SummaryRow = InstanceTable & { owner_email: string; cert_serial: string | null; cert_not_before: string | null; cert_not_after: string | null };
+export type SummaryRow = InstanceTable & { owner_email: string; cert_serial: string | null; cert_not_before: string | null; cert_not_after: string | null };
 
 export function summarize(row: SummaryRow): InstanceSummary {
   return {

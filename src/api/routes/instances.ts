@@ -5,7 +5,7 @@ import { badRequest } from '../../errors.js';
 import { applicationView, deleteDocument, loadApplication, readDocument, saveApplication, submitApplication, uploadDocument, withdrawApplication, type ApplicationInput } from '../../ra/applications.js';
 import type { RaContext } from '../../ra/context.js';
 import { verifyNow } from '../../ra/dcv.js';
-import { instanceDetail, instanceProgress } from '../../ra/instance_view.js';
+import { createdInstanceDetail, instanceDetail, instanceProgress } from '../../ra/instance_view.js';
 import { combineInstances, createInstance, listInstances, loadOwnedInstance, loadVisibleInstance } from '../../ra/instances.js';
 import { downloadBundle } from '../../ra/issuance.js';
 import { actorOf } from '../auth.js';
@@ -15,8 +15,8 @@ const tags = ['instances'];
 
 export function instanceRoutes(app: FastifyInstance, ctx: RaContext): void {
   app.post<{ Body: CreateInstanceBody }>('/api/v1/instances', { schema: { tags, summary: 'Grant (buy) a certificate instance', body: CreateInstanceBody, response: errorResponses } }, async (req, reply) => {
-    const row = await createInstance(ctx, actorOf(req), req.body);
-    return reply.status(201).send(await instanceDetail(ctx, actorOf(req), row.id, { justCreated: true }));
+    const actor = actorOf(req);
+    return reply.status(201).send(createdInstanceDetail(ctx, actor, await createInstance(ctx, actor, req.body)));
   });
 
   app.get<{ Querystring: ListQuery }>('/api/v1/instances', { schema: { tags, summary: 'List instances, filtered by status and domain, paginated', querystring: ListInstancesQuery } }, async (req) =>
