@@ -80,7 +80,8 @@ describe('PostgreSQL connections lost and refused', { skip: (await backends()).i
     await sleep(300);
     const refused = await expectError(admin.get('/api/v1/instances'), 503, 'DATABASE_UNAVAILABLE');
     assert.match(refused.message, /retry/);
-    const acme = await admin.get('/acme/directory');
+    // An ACME request that reads the database (the directory does not).
+    const acme = await service.anonymous().get('/acme/renewal-info/AAAA.AQ');
     assert.equal(acme.status, 503, JSON.stringify(acme.body));
     assert.equal(acme.headers.get('content-type')?.split(';')[0], 'application/problem+json');
     assert.match(acme.body.detail, /retry/, 'ACME clients get a problem document that says to retry');
