@@ -8,6 +8,7 @@ import { randomPool } from '../random_pool.js';
 import { createCsr } from '../pki/csr.js';
 import { generateKeyPair, KEY_ALGORITHMS, type KeyAlgorithm } from '../pki/keys.js';
 import { newId } from '../store/ids.js';
+import type { ReadBack } from '../store/pipeline.js';
 import { prepared } from '../store/prepared.js';
 import type { ApplicationTable, InstanceTable, ValidationTable } from '../store/schema.js';
 import { dnsChallenge, fileChallenge } from '../va/challenge.js';
@@ -189,7 +190,8 @@ export async function deleteDocument(ctx: RaContext, actor: Actor, instanceId: s
 
 const selectValidationNames = prepared((db, instanceId: string) => db.selectFrom('validations').select(['id', 'domain']).where('instance_id', '=', instanceId));
 
-export async function submitApplication(ctx: RaContext, actor: Actor, instanceId: string): Promise<void> {
+/** `readBack`: reads to run once the submission committed, with its transaction (the reply's detail). */
+export async function submitApplication(ctx: RaContext, actor: Actor, instanceId: string, readBack?: ReadBack): Promise<void> {
   await ctx.locks.run(instanceId, async () => {
     const [[row], [application], validations] = await ctx.pipeline.reads([
       selectInstance.compiled(ctx.db, instanceId),
@@ -256,6 +258,7 @@ export async function submitApplication(ctx: RaContext, actor: Actor, instanceId
         checkFirst: (updated) => {
           if (Number(updated.numAffectedRows) !== 1) throw new CertdeskError('CONCURRENT_CHANGE', 'The instance changed while submitting; reload it and try again.', { status: 409 });
         },
+        ...(readBack ? { readBack } : {}),
       },
     );
     await confirmation?.afterCommit();

@@ -5,6 +5,7 @@
  */
 import type { CompiledQuery } from 'kysely';
 import { CertdeskError } from '../errors.js';
+import type { ReadBack } from '../store/pipeline.js';
 import { prepared } from '../store/prepared.js';
 import type { ValidationTable } from '../store/schema.js';
 import type { CheckResult } from '../va/check_result.js';
@@ -83,7 +84,8 @@ async function checkPending(ctx: RaContext, instanceId: string, trigger: 'user' 
   return { stillPending, writes };
 }
 
-export async function verifyNow(ctx: RaContext, actor: Actor, instanceId: string): Promise<void> {
+/** `readBack`: reads to run once the check's results committed, with their transaction (the reply's detail). */
+export async function verifyNow(ctx: RaContext, actor: Actor, instanceId: string, readBack?: ReadBack): Promise<void> {
   await ctx.locks.run(instanceId, async () => {
     const [[row], pending, [application]] = await ctx.pipeline.reads([
       selectInstance.compiled(ctx.db, instanceId),
@@ -93,7 +95,7 @@ export async function verifyNow(ctx: RaContext, actor: Actor, instanceId: string
     const instance = ownedInstance(actor, instanceId, row);
     nextStatus(instance.status, 'verify', instance.product);
     const { stillPending, writes } = await checkPending(ctx, instanceId, 'user', pending);
-    await issueIfReady(ctx, instanceId, { instance, namesPending: stillPending, ...(application ? { application } : {}) }, writes);
+    await issueIfReady(ctx, instanceId, { instance, namesPending: stillPending, ...(application ? { application } : {}) }, writes, readBack);
   });
 }
 

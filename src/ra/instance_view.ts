@@ -1,4 +1,5 @@
 /** The detail of one instance as its owner sees it: application, per-domain proofs, review state, certificate. */
+import { ReadBack } from '../store/pipeline.js';
 import { prepared } from '../store/prepared.js';
 import type { ApplicationTable, CertificateTable, ValidationTable } from '../store/schema.js';
 import type { CheckResult } from '../va/check_result.js';
@@ -40,14 +41,15 @@ export function createdInstanceDetail(ctx: RaContext, actor: Actor, row: Summary
   return detailOf(ctx, visibleSummary(actor, row.id, row), { parts: [], documents: [], approvals: [], validations: [] });
 }
 
-export async function instanceDetail(ctx: RaContext, actor: Actor, id: string): Promise<InstanceDetail> {
-  // The instance with what hangs off it, read together; none of it is shown unless the actor may see the instance.
-  const [[row], [appRow], validations, [cert]] = await ctx.pipeline.reads([
-    selectSummaryRow.compiled(ctx.db, id),
-    selectApplication.compiled(ctx.db, id),
-    selectValidations.compiled(ctx.db, id),
-    selectCertificateOf.compiled(ctx.db, id),
-  ]);
+/** The reads behind an instance's detail: the instance with what hangs off it, read together. A step may run them with its transaction. */
+export function detailReadBack(ctx: RaContext, id: string) {
+  return new ReadBack([selectSummaryRow.compiled(ctx.db, id), selectApplication.compiled(ctx.db, id), selectValidations.compiled(ctx.db, id), selectCertificateOf.compiled(ctx.db, id)]);
+}
+
+/** `readBack`: the detail's reads, already run by the step that wrote; read now if it has no rows. */
+export async function instanceDetail(ctx: RaContext, actor: Actor, id: string, readBack = detailReadBack(ctx, id)): Promise<InstanceDetail> {
+  const [[row], [appRow], validations, [cert]] = await readBack.read(ctx.pipeline);
+  // None of it is shown unless the actor may see the instance.
   const visible = visibleSummary(actor, id, row);
   // DV instances are never combined, take no documents and need no approvals.
   const [parts, documents, approvals] =

@@ -10,6 +10,7 @@ import { badRequest, CertdeskError, forbidden, notFound } from '../errors.js';
 import type { LeafParams } from '../pki/certificate.js';
 import { REVOCATION_REASON_CODES, type RevocationReason } from '../pki/crl.js';
 import { newId } from '../store/ids.js';
+import type { ReadBack, TransactionOptions } from '../store/pipeline.js';
 import { prepared } from '../store/prepared.js';
 import type { ApplicationTable, CertificateTable, InstanceTable } from '../store/schema.js';
 import { checkCaa } from '../va/caa.js';
@@ -80,10 +81,12 @@ export type IssuanceOutcome = 'issued' | 'failed' | 'waiting';
  * writes (the proofs of a verification): they commit in the issuance's
  * transaction, or before anything else is written when there is no issuance.
  */
-export async function issueIfReady(ctx: RaContext, instanceId: string, known: KnownBeforeIssuance = {}, stepWrites: CompiledQuery[] = []): Promise<IssuanceOutcome> {
+export async function issueIfReady(ctx: RaContext, instanceId: string, known: KnownBeforeIssuance = {}, stepWrites: CompiledQuery[] = [], readBack?: ReadBack): Promise<IssuanceOutcome> {
+  // Whichever transaction ends the step also runs the reads its reply needs.
+  const ending: TransactionOptions = readBack ? { readBack } : {};
   const ready = await readyToSign(ctx, instanceId, known);
   if (!ready) {
-    if (stepWrites.length > 0) await ctx.pipeline.transaction(stepWrites);
+    if (stepWrites.length > 0) await ctx.pipeline.transaction(stepWrites, ending);
     return 'waiting';
   }
   const { instance, row, application } = ready;
@@ -94,10 +97,10 @@ export async function issueIfReady(ctx: RaContext, instanceId: string, known: Kn
       ...stepWrites,
       eventInsert(ctx.db, { instanceId, type: 'caa_forbidden', message: caaProblem, at: ctx.clock.now() }),
       ...failWrites(ctx, instance, caaProblem),
-    ]);
+    ], ending);
     return 'failed';
   }
-  return sign(ctx, instance, row.key_sealed, application, stepWrites);
+  return sign(ctx, instance, row.key_sealed, application, stepWrites, ending);
 }
 
 /** The instance and its application when every condition but CAA holds; null while one is missing. */
@@ -144,6 +147,7 @@ async function sign(
   keySealed: string | null,
   application: ReturnType<typeof applicationView>,
   stepWrites: CompiledQuery[],
+  ending: TransactionOptions,
 ): Promise<IssuanceOutcome> {
   const now = ctx.clock.now();
   const termEnd = new Date(instance.created_at);
@@ -175,7 +179,7 @@ async function sign(
       ...stepWrites,
       eventInsert(ctx.db, { instanceId: instance.id, type: 'issuance_failed', message: `Issuance failed: ${reason}`, at: now }),
       ...failWrites(ctx, instance, `Issuance failed: ${reason}`),
-    ]);
+    ], ending);
     return 'failed';
   }
   const d = issued.description;
@@ -216,7 +220,7 @@ async function sign(
     ctx.db.updateTable('instances').set({ status: target, certificate_id: cert.id, failure_reason: null, updated_at: now.toISOString() }).where('id', '=', instance.id).compile(),
     eventInsert(ctx.db, { instanceId: instance.id, type: 'issued', message: `Certificate issued: serial ${cert.serial}, valid until ${cert.not_after}.`, at: now, data: { certificateId: cert.id, serial: cert.serial } }),
     ...notice.writes,
-  ]);
+  ], ending);
   await notice.afterCommit();
   return 'issued';
 }

@@ -101,17 +101,20 @@ export function namedStatementPool(pool: pg.Pool, options: { maxPerConnection?: 
  * checked-out `client`, which it releases, in one socket write. PostgreSQL answers them in order; after a
  * failure inside the transaction it refuses the rest and answers the COMMIT
  * with ROLLBACK, so nothing of a failed transaction is kept. With `checkFirst`
- * the first statement goes alone, and the rest follow only if it passes.
+ * the first statement goes alone, and the rest follow only if it passes. A
+ * `readBack`'s reads follow the COMMIT in the same write, so they see what it
+ * committed.
  */
 async function sendTogether(client: pg.PoolClient, configFor: QueryConfigFor, queries: readonly CompiledQuery<unknown>[], transaction: boolean, options: TransactionOptions = {}): Promise<pg.QueryResult[]> {
   const stream = (client as unknown as { connection: { stream: { cork(): void; uncork(): void } } }).connection.stream;
-  const send = (texts: string[], statements: readonly CompiledQuery<unknown>[], after: string[]): Promise<pg.QueryResult>[] => {
+  const send = (texts: string[], statements: readonly CompiledQuery<unknown>[], after: string[], reads: readonly CompiledQuery<unknown>[] = []): Promise<pg.QueryResult>[] => {
     const sent: Promise<pg.QueryResult>[] = [];
     stream.cork();
     try {
       for (const text of texts) sent.push(client.query(text));
       for (const query of statements) sent.push(client.query(configFor(client, query.sql, query.parameters)));
       for (const text of after) sent.push(client.query(text));
+      for (const query of reads) sent.push(client.query(configFor(client, query.sql, query.parameters)));
     } finally {
       stream.uncork();
     }
@@ -136,12 +139,16 @@ async function sendTogether(client: pg.PoolClient, configFor: QueryConfigFor, qu
       throw refusal ?? (first as PromiseRejectedResult).reason;
     }
   }
-  settled.push(...(await Promise.allSettled(send(transaction && !guarded ? ['BEGIN'] : [], guarded ? queries.slice(1) : queries, transaction ? ['COMMIT'] : []))));
+  const readBack = transaction ? options.readBack : undefined;
+  settled.push(...(await Promise.allSettled(send(transaction && !guarded ? ['BEGIN'] : [], guarded ? queries.slice(1) : queries, transaction ? ['COMMIT'] : [], readBack?.queries))));
   release(client);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
   const results = settled.map((s) => (s as PromiseFulfilledResult<pg.QueryResult>).value);
-  return transaction ? results.slice(1, -1) : results;
+  if (!transaction) return results;
+  const committedAt = 1 + queries.length;
+  if (readBack) readBack.rows = results.slice(committedAt + 1).map((result) => result.rows);
+  return results.slice(1, committedAt);
 }
 
 /** Back to the pool; a connection left inside a transaction (its socket broke mid-way) is not handed out again. */

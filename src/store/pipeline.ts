@@ -17,6 +17,24 @@ export interface TransactionOptions {
    * status was still the one read").
    */
   checkFirst?(result: QueryResult<unknown>): void;
+  /** Reads run once the transaction committed, on PostgreSQL in the same socket write as its COMMIT; their rows land in `readBack.rows`. */
+  readBack?: ReadBack;
+}
+
+/**
+ * What a step's reply reads once the step committed (an instance's detail).
+ * A step that ends in a transaction hands it to that transaction, saving the
+ * reply its own trip to PostgreSQL; `rows` stays undefined when the step
+ * committed nothing, and the reply then reads by itself.
+ */
+export class ReadBack<Queries extends readonly CompiledQuery<unknown>[] = readonly CompiledQuery<unknown>[]> {
+  rows: RowsOf<Queries> | undefined;
+  constructor(readonly queries: readonly [...Queries]) {}
+
+  /** The rows the transaction read back, or else read now. */
+  async read(pipeline: Pipeline): Promise<RowsOf<Queries>> {
+    return this.rows ?? pipeline.reads<Queries>(this.queries);
+  }
 }
 
 export interface Pipeline {
@@ -30,7 +48,7 @@ export interface Pipeline {
 export function sequentialPipeline<DB>(db: Kysely<DB>): Pipeline {
   return {
     async transaction(queries, options = {}) {
-      return db.transaction().execute(async (trx) => {
+      const results = await db.transaction().execute(async (trx) => {
         const results: QueryResult<unknown>[] = [];
         for (const query of queries) {
           const result = await trx.executeQuery(query);
@@ -39,11 +57,14 @@ export function sequentialPipeline<DB>(db: Kysely<DB>): Pipeline {
         }
         return results;
       });
+      if (options.readBack) options.readBack.rows = await readEach(options.readBack.queries);
+      return results;
     },
-    async reads<Queries extends readonly CompiledQuery<unknown>[]>(queries: readonly [...Queries]) {
-      const rows: unknown[][] = [];
-      for (const query of queries) rows.push((await db.executeQuery(query)).rows);
-      return rows as RowsOf<Queries>;
-    },
+    reads: readEach,
   };
+  async function readEach<Queries extends readonly CompiledQuery<unknown>[]>(queries: readonly [...Queries]): Promise<RowsOf<Queries>> {
+    const rows: unknown[][] = [];
+    for (const query of queries) rows.push((await db.executeQuery(query)).rows);
+    return rows as RowsOf<Queries>;
+  }
 }

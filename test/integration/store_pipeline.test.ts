@@ -1,7 +1,8 @@
 /**
  * A pipeline sends a step's statements together; on both backends a
  * pipelined transaction keeps all of its writes or none, a guard on its first
- * statement can refuse the rest, and the connections stay usable after a failure.
+ * statement can refuse the rest, reads can follow a transaction's COMMIT,
+ * and the connections stay usable after a failure.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openDatabase, type OpenedDatabase } from '../../src/store/database.js';
+import { ReadBack } from '../../src/store/pipeline.js';
 import { backends, createPgDatabase } from '../support/certdesk.js';
 
 const AT = '2026-01-01T00:00:00.000Z';
@@ -68,6 +70,24 @@ for (const backend of await backends()) {
       await opened.pipeline.transaction([promote('subscriber'), insertUser('guard_3')], onlyIfChanged);
       assert.deepEqual(await userIds('guard_'), ['guard_1', 'guard_3']);
       assert.equal((await opened.db.selectFrom('users').select('role').where('id', '=', 'guard_1').executeTakeFirstOrThrow()).role, 'admin');
+    });
+
+    test("a transaction's read-back sees what it committed, guarded or not; a failed one leaves it to read by itself", async () => {
+      const byId = (id: string) => opened.db.selectFrom('users').select(['id', 'role']).where('id', '=', id).compile();
+      const readBack = new ReadBack([byId('back_1'), byId('back_none')]);
+      const results = await opened.pipeline.transaction([insertUser('back_1'), opened.db.updateTable('users').set({ role: 'reviewer' }).where('id', '=', 'back_1').compile()], { readBack });
+      assert.deepEqual(results.map((r) => Number(r.numAffectedRows)), [1, 1], "the results are the transaction's own statements");
+      assert.deepEqual(readBack.rows, [[{ id: 'back_1', role: 'reviewer' }], []]);
+
+      const guarded = new ReadBack([byId('back_1')]);
+      const promote = opened.db.updateTable('users').set({ role: 'admin' }).where('id', '=', 'back_1').where('role', '=', 'reviewer').compile();
+      await opened.pipeline.transaction([promote, insertUser('back_2')], { checkFirst: (r) => assert.equal(Number(r.numAffectedRows), 1), readBack: guarded });
+      assert.deepEqual(guarded.rows, [[{ id: 'back_1', role: 'admin' }]]);
+
+      const failed = new ReadBack([byId('back_1')]);
+      await assert.rejects(opened.pipeline.transaction([insertUser('back_3', 'back_1@example.com')], { readBack: failed }), (error: Error) => /unique/i.test(error.message));
+      assert.equal(failed.rows, undefined);
+      assert.deepEqual(await failed.read(opened.pipeline), [[{ id: 'back_1', role: 'admin' }]], 'read() reads now when the transaction did not');
     });
 
     test('reads come back in the order they were given, each with its own rows', async () => {

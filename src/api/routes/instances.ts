@@ -5,7 +5,8 @@ import { badRequest } from '../../errors.js';
 import { applicationView, deleteDocument, loadApplication, readDocument, saveApplication, submitApplication, uploadDocument, withdrawApplication, type ApplicationInput } from '../../ra/applications.js';
 import type { RaContext } from '../../ra/context.js';
 import { verifyNow } from '../../ra/dcv.js';
-import { createdInstanceDetail, instanceDetail, instanceProgress } from '../../ra/instance_view.js';
+import { createdInstanceDetail, detailReadBack, instanceDetail, instanceProgress } from '../../ra/instance_view.js';
+import type { ReadBack } from '../../store/pipeline.js';
 import { combineInstances, createInstance, listInstances, loadOwnedInstance, loadVisibleInstance } from '../../ra/instances.js';
 import { downloadBundle } from '../../ra/issuance.js';
 import { actorOf } from '../auth.js';
@@ -43,15 +44,17 @@ export function instanceRoutes(app: FastifyInstance, ctx: RaContext): void {
     saveApplication(ctx, actorOf(req), req.params.id, req.body as ApplicationInput),
   );
 
-  const action = (path: string, summary: string, run: (id: string, req: { actor: ReturnType<typeof actorOf> }) => Promise<void>) =>
+  // The step runs the reads of the detail it replies with in its own transaction's trip, where it ends in one.
+  const action = (path: string, summary: string, run: (id: string, actor: ReturnType<typeof actorOf>, readBack: ReadBack) => Promise<void>) =>
     app.post<{ Params: IdParams }>(`/api/v1/instances/:id/${path}`, { schema: { tags, summary, params: IdParams } }, async (req) => {
       const actor = actorOf(req);
-      await run(req.params.id, { actor });
-      return instanceDetail(ctx, actor, req.params.id);
+      const readBack = detailReadBack(ctx, req.params.id);
+      await run(req.params.id, actor, readBack);
+      return instanceDetail(ctx, actor, req.params.id, readBack);
     });
-  action('submit', 'Submit the application (DV: domain verification; OV/EV: review)', (id, { actor }) => submitApplication(ctx, actor, id));
-  action('verify', 'Check the DNS records and files now', (id, { actor }) => verifyNow(ctx, actor, id));
-  action('withdraw', 'Withdraw before issuance; the application is kept for editing', (id, { actor }) => withdrawApplication(ctx, actor, id));
+  action('submit', 'Submit the application (DV: domain verification; OV/EV: review)', (id, actor, readBack) => submitApplication(ctx, actor, id, readBack));
+  action('verify', 'Check the DNS records and files now', (id, actor, readBack) => verifyNow(ctx, actor, id, readBack));
+  action('withdraw', 'Withdraw before issuance; the application is kept for editing', (id, actor) => withdrawApplication(ctx, actor, id));
 
   app.get<{ Params: IdParams }>('/api/v1/instances/:id/progress', { schema: { tags, summary: 'The timeline of every step', params: IdParams } }, async (req) =>
     instanceProgress(ctx, actorOf(req), req.params.id),
