@@ -9,7 +9,7 @@ import { createCsr } from '../pki/csr.js';
 import { generateKeyPair, KEY_ALGORITHMS, type KeyAlgorithm } from '../pki/keys.js';
 import { newId } from '../store/ids.js';
 import type { ReadBack } from '../store/pipeline.js';
-import { prepared } from '../store/prepared.js';
+import { insertRows, prepared, updateWhere } from '../store/prepared.js';
 import type { ApplicationTable, InstanceTable, ValidationTable } from '../store/schema.js';
 import { dnsChallenge, fileChallenge } from '../va/challenge.js';
 import type { Actor } from './actor.js';
@@ -105,8 +105,8 @@ export async function saveApplication(ctx: RaContext, actor: Actor, instanceId: 
       updated_at: now,
     };
     await ctx.pipeline.transaction([
-      previous ? ctx.db.updateTable('applications').set(row).where('instance_id', '=', instanceId).compile() : ctx.db.insertInto('applications').values(row).compile(),
-      ctx.db.updateTable('instances').set({ domains_text: names.map((n) => n.name).join(' '), updated_at: now }).where('id', '=', instanceId).compile(),
+      previous ? updateWhere(ctx.db, 'applications', row, { instance_id: instanceId }) : insertRows(ctx.db, 'applications', row),
+      updateWhere(ctx.db, 'instances', { domains_text: names.map((n) => n.name).join(' '), updated_at: now }, { id: instanceId }),
       eventInsert(ctx.db, { instanceId, type: 'application_saved', message: `Application saved for ${names.map((n) => n.display).join(', ')} (CSR ${csr.mode}).`, at: ctx.clock.now(), actorId: actor.id }),
     ]);
     if (input.saveContactAs) await saveProfile(ctx, actor, { kind: 'contact', name: input.saveContactAs, data: contact });
@@ -219,9 +219,10 @@ export async function submitApplication(ctx: RaContext, actor: Actor, instanceId
     const confirmation = confirmToken ? stepMail(ctx, instanceId, confirmationMailOf(ctx, instance, view, confirmToken), 'the confirmation email', now) : null;
     await ctx.pipeline.transaction(
       [
-        ctx.db
-          .updateTable('instances')
-          .set({
+        updateWhere(
+          ctx.db,
+          'instances',
+          {
             status: target,
             submission_round: instance.submission_round + 1,
             submitted_at: now.toISOString(),
@@ -229,10 +230,9 @@ export async function submitApplication(ctx: RaContext, actor: Actor, instanceId
             expected_issue_latest: window.latest.toISOString(),
             failure_reason: null,
             updated_at: now.toISOString(),
-          })
-          .where('id', '=', instanceId)
-          .where('status', '=', instance.status)
-          .compile(),
+          },
+          { id: instanceId, status: instance.status },
+        ),
         // Each round starts the email confirmation and the phone check over (nothing to clear on a first DV round).
         ...(resetReview
           ? [
@@ -304,7 +304,7 @@ function validationRefresh(db: RaContext['db'], instanceId: string, existing: Pi
         deadline,
       };
     });
-  if (rows.length > 0) writes.push(db.insertInto('validations').values(rows).compile());
+  if (rows.length > 0) writes.push(insertRows(db, 'validations', rows));
   return writes;
 }
 

@@ -6,7 +6,7 @@
 import type { CompiledQuery } from 'kysely';
 import { CertdeskError } from '../errors.js';
 import type { ReadBack } from '../store/pipeline.js';
-import { prepared } from '../store/prepared.js';
+import { prepared, updateWhere } from '../store/prepared.js';
 import type { ValidationTable } from '../store/schema.js';
 import type { CheckResult } from '../va/check_result.js';
 import { checkDnsTxt } from '../va/dns_txt.js';
@@ -57,17 +57,20 @@ async function checkPending(ctx: RaContext, instanceId: string, trigger: 'user' 
     const proven = rs.some((r) => r.ok);
     if (!proven) stillPending++;
     const attempts = v.attempts + 1;
-    writes.push(ctx.db
-      .updateTable('validations')
-      .set({
-        status: proven ? 'valid' : 'pending',
-        last_results: JSON.stringify(rs),
-        attempts,
-        validated_at: proven ? now.toISOString() : null,
-        next_check_at: proven ? null : (nextCheckAt(attempts, now, new Date(v.deadline))?.toISOString() ?? null),
-      })
-      .where('id', '=', v.id)
-      .compile());
+    writes.push(
+      updateWhere(
+        ctx.db,
+        'validations',
+        {
+          status: proven ? 'valid' : 'pending',
+          last_results: JSON.stringify(rs),
+          attempts,
+          validated_at: proven ? now.toISOString() : null,
+          next_check_at: proven ? null : (nextCheckAt(attempts, now, new Date(v.deadline))?.toISOString() ?? null),
+        },
+        { id: v.id },
+      ),
+    );
     const previous = v.last_results ? (JSON.parse(v.last_results) as CheckResult[]) : [];
     const changed = previous.map((r) => r.reason).join() !== rs.map((r) => r.reason).join();
     if (proven || trigger === 'user' || changed) {

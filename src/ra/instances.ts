@@ -5,7 +5,7 @@
 import { sql } from 'kysely';
 import { badRequest, CertdeskError, forbidden, notFound } from '../errors.js';
 import { newId } from '../store/ids.js';
-import { prepared } from '../store/prepared.js';
+import { insertRows, prepared } from '../store/prepared.js';
 import type { DomainType, InstanceStatus, InstanceTable, Product } from '../store/schema.js';
 import { type Actor, canActOn, requireRole } from './actor.js';
 import type { RaContext } from './context.js';
@@ -81,11 +81,13 @@ export async function createInstance(ctx: RaContext, actor: Actor, input: Create
     updated_at: at,
   };
   await ctx.pipeline.transaction([
-    ctx.db.insertInto('instances').values(row).compile(),
+    insertRows(ctx.db, 'instances', row),
     eventInsert(ctx.db, { instanceId: row.id, type: 'instance_created', message: `Instance created: ${row.product.toUpperCase()} ${domainType}${domainType === 'multi' ? ` (${domainCount} domains)` : ''}, ${termMonths} months.`, at: ctx.clock.now(), actorId: actor.id }),
   ]);
   return { ...row, owner_email: owner.email, cert_serial: null, cert_not_before: null, cert_not_after: null };
 }
+
+const selectUserByEmail = prepared((db, email: string) => db.selectFrom('users').select(['id', 'email']).where('email', '=', email));
 
 async function resolveOwner(ctx: RaContext, actor: Actor, ownerEmail: string | undefined): Promise<{ id: string; email: string }> {
   if (actor.role !== 'admin') {
@@ -93,7 +95,7 @@ async function resolveOwner(ctx: RaContext, actor: Actor, ownerEmail: string | u
     return actor;
   }
   if (!ownerEmail) throw badRequest('OWNER_REQUIRED', 'owner is required: the email of the subscriber who receives the instance.', 'owner');
-  const owner = await ctx.db.selectFrom('users').select(['id', 'email']).where('email', '=', ownerEmail.toLowerCase()).executeTakeFirst();
+  const [owner] = await selectUserByEmail(ctx.db, ownerEmail.toLowerCase());
   if (!owner) throw badRequest('OWNER_UNKNOWN', `There is no user ${ownerEmail}; add the user first (certdesk user add).`, 'owner');
   return owner;
 }

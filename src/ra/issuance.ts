@@ -11,7 +11,7 @@ import type { LeafParams } from '../pki/certificate.js';
 import { REVOCATION_REASON_CODES, type RevocationReason } from '../pki/crl.js';
 import { newId } from '../store/ids.js';
 import type { ReadBack, TransactionOptions } from '../store/pipeline.js';
-import { prepared } from '../store/prepared.js';
+import { insertRows, prepared, updateWhere } from '../store/prepared.js';
 import type { ApplicationTable, CertificateTable, InstanceTable } from '../store/schema.js';
 import { checkCaa } from '../va/caa.js';
 import { type Actor, canActOn } from './actor.js';
@@ -216,8 +216,8 @@ async function sign(
   const notice = stepMail(ctx, instance.id, mail, 'the issuance notice', now);
   await ctx.pipeline.transaction([
     ...stepWrites,
-    ctx.db.insertInto('certificates').values(cert).compile(),
-    ctx.db.updateTable('instances').set({ status: target, certificate_id: cert.id, failure_reason: null, updated_at: now.toISOString() }).where('id', '=', instance.id).compile(),
+    insertRows(ctx.db, 'certificates', cert),
+    updateWhere(ctx.db, 'instances', { status: target, certificate_id: cert.id, failure_reason: null, updated_at: now.toISOString() }, { id: instance.id }),
     eventInsert(ctx.db, { instanceId: instance.id, type: 'issued', message: `Certificate issued: serial ${cert.serial}, valid until ${cert.not_after}.`, at: now, data: { certificateId: cert.id, serial: cert.serial } }),
     ...notice.writes,
   ], ending);

@@ -1,11 +1,12 @@
-/** A query compiled once still answers each call with that call's arguments, also inside a transaction. */
+/** A query compiled once still answers each call with that call's arguments, also inside a transaction; an insert or update compiled once writes each call's values. */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openDatabase, type OpenedDatabase } from '../../src/store/database.js';
-import { prepared } from '../../src/store/prepared.js';
+import { sql } from 'kysely';
+import { insertRows, prepared, updateWhere } from '../../src/store/prepared.js';
 
 describe('prepared queries (SQLite)', () => {
   let dir: string;
@@ -42,5 +43,66 @@ describe('prepared queries (SQLite)', () => {
   test('a query whose parameters are not the arguments in order is refused', async () => {
     const swapped = prepared((db, email: string, role: 'admin') => db.selectFrom('users').select('id').where('role', '=', role).where('email', '=', email));
     await assert.rejects(() => swapped(opened.db, 'usr_b@example.com', 'admin'), /not the arguments in order/);
+  });
+
+  const user = (id: string, role: 'subscriber' | 'reviewer' | 'admin' = 'subscriber') => ({ id, email: `${id}@example.com`, role, password_hash: null, created_at: '2026-01-01T00:00:00.000Z' });
+  const stored = async (prefix: string) => opened.db.selectFrom('users').select(['id', 'role', 'password_hash']).where('id', 'like', `${prefix}%`).orderBy('id').execute();
+
+  test('an insert reuses its compiled SQL and stores each call’s own row', async () => {
+    const first = insertRows(opened.db, 'users', user('ins_1'));
+    const second = insertRows(opened.db, 'users', user('ins_2', 'admin'));
+    assert.equal(second.sql, first.sql);
+    assert.equal(second.query, first.query, 'the second call was not compiled again');
+    for (const query of [first, second]) await opened.db.executeQuery(query);
+    assert.deepEqual(await stored('ins_'), [
+      { id: 'ins_1', role: 'subscriber', password_hash: null },
+      { id: 'ins_2', role: 'admin', password_hash: null },
+    ]);
+  });
+
+  test('rows of other columns, counts or key order get their own SQL', async () => {
+    const { password_hash: _omitted, ...withoutHash } = user('col_1');
+    const reordered = { created_at: '2026-01-01T00:00:00.000Z', role: 'reviewer' as const, email: 'col_3@example.com', id: 'col_3', password_hash: 'h' };
+    await opened.db.executeQuery(insertRows(opened.db, 'users', withoutHash));
+    await opened.db.executeQuery(insertRows(opened.db, 'users', [user('col_2'), reordered]));
+    await opened.db.executeQuery(insertRows(opened.db, 'users', { ...user('col_4'), password_hash: undefined }));
+    assert.deepEqual(await stored('col_'), [
+      { id: 'col_1', role: 'subscriber', password_hash: null },
+      { id: 'col_2', role: 'subscriber', password_hash: null },
+      { id: 'col_3', role: 'reviewer', password_hash: 'h' },
+      { id: 'col_4', role: 'subscriber', password_hash: null },
+    ]);
+  });
+
+  test('a row holding an SQL expression is compiled for that call', async () => {
+    const plain = insertRows(opened.db, 'users', user('expr_1'));
+    const withExpression = insertRows(opened.db, 'users', { ...user('expr_2'), role: sql<'admin'>`'ad' || 'min'` });
+    assert.notEqual(withExpression.sql, plain.sql);
+    for (const query of [plain, withExpression]) await opened.db.executeQuery(query);
+    assert.deepEqual((await stored('expr_')).map((u) => u.role), ['subscriber', 'admin']);
+  });
+
+  test('an update reuses its compiled SQL, changes only the rows its conditions name, and reports how many', async () => {
+    for (const id of ['upd_1', 'upd_2', 'upd_3']) await opened.db.executeQuery(insertRows(opened.db, 'users', user(id)));
+    const promote = (id: string, from: 'subscriber' | 'reviewer') => updateWhere(opened.db, 'users', { role: 'admin', password_hash: `h-${id}` }, { id, role: from });
+    const first = promote('upd_1', 'subscriber');
+    const second = promote('upd_2', 'subscriber');
+    const refused = promote('upd_3', 'reviewer');
+    assert.equal(second.query, first.query, 'the second call was not compiled again');
+    const changed = [];
+    for (const query of [first, second, refused]) changed.push(Number((await opened.db.executeQuery(query)).numAffectedRows));
+    assert.deepEqual(changed, [1, 1, 0], 'the role condition held for the first two only');
+    assert.deepEqual(await stored('upd_'), [
+      { id: 'upd_1', role: 'admin', password_hash: 'h-upd_1' },
+      { id: 'upd_2', role: 'admin', password_hash: 'h-upd_2' },
+      { id: 'upd_3', role: 'subscriber', password_hash: null },
+    ]);
+    await opened.db.executeQuery(updateWhere(opened.db, 'users', { role: 'reviewer', password_hash: undefined }, { id: 'upd_3' }));
+    await opened.db.executeQuery(updateWhere(opened.db, 'users', { role: sql<'reviewer'>`'re' || 'viewer'` }, { id: 'upd_2' }));
+    assert.deepEqual((await stored('upd_')).map((u) => [u.role, u.password_hash]), [
+      ['admin', 'h-upd_1'],
+      ['reviewer', 'h-upd_2'],
+      ['reviewer', null],
+    ]);
   });
 });

@@ -6,7 +6,7 @@
 import { sql } from 'kysely';
 import { randomPool } from '../../random_pool.js';
 import { newId } from '../../store/ids.js';
-import { prepared } from '../../store/prepared.js';
+import { insertRows, prepared } from '../../store/prepared.js';
 import type { AcmeAccountTable, AcmeAuthorizationTable, AcmeChallengeTable, AcmeChallengeType, AcmeOrderStatus } from '../../store/schema.js';
 import { checkAcmeDns01 } from '../../va/acme_dns01.js';
 import { checkAcmeHttp01 } from '../../va/acme_http01.js';
@@ -74,11 +74,14 @@ export async function authorizationFor(ctx: RaContext, accountId: string, identi
     expires: authorizationExpiry('pending', now).toISOString(),
     created_at: now.toISOString(),
   };
-  await ctx.db.insertInto('acme_authorizations').values(authz).execute();
-  await ctx.db
-    .insertInto('acme_challenges')
-    .values(challengeTypesFor(identifier).map((type) => ({ id: newId('chall'), authorization_id: authz.id, type, token: randomPool.take(32).toString('base64url'), status: 'pending' as const, validated_at: null, error: null })))
-    .execute();
+  await ctx.db.executeQuery(insertRows(ctx.db, 'acme_authorizations', authz));
+  await ctx.db.executeQuery(
+    insertRows(
+      ctx.db,
+      'acme_challenges',
+      challengeTypesFor(identifier).map((type) => ({ id: newId('chall'), authorization_id: authz.id, type, token: randomPool.take(32).toString('base64url'), status: 'pending' as const, validated_at: null, error: null })),
+    ),
+  );
   return authz;
 }
 

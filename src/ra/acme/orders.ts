@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import { CertdeskError } from '../../errors.js';
 import { toPem } from '../../pki/pem.js';
 import { newId } from '../../store/ids.js';
+import { insertRows } from '../../store/prepared.js';
 import type { AcmeAccountTable, AcmeAuthorizationTable, AcmeOrderTable, ApplicationTable, InstanceTable } from '../../store/schema.js';
 import { checkCaa } from '../../va/caa.js';
 import { expectedIssueWindow } from '../business_days.js';
@@ -161,7 +162,7 @@ async function applyOnInstance(ctx: RaContext, account: AcmeAccountTable, instan
   await ctx.db.transaction().execute(async (trx) => {
     const previous = await trx.selectFrom('applications').select('instance_id').where('instance_id', '=', instance.id).executeTakeFirst();
     if (previous) await trx.updateTable('applications').set(row).where('instance_id', '=', instance.id).execute();
-    else await trx.insertInto('applications').values(row).execute();
+    else await trx.executeQuery(insertRows(trx, 'applications', row));
     // Domain control is proven by the ACME challenges, not by the REST method's records.
     await trx.deleteFrom('validations').where('instance_id', '=', instance.id).execute();
     await trx
@@ -259,7 +260,7 @@ async function placeOrder(ctx: RaContext, account: AcmeAccountTable, names: Boun
     replaces_certificate_id: replaced?.certificateId ?? null,
     created_at: now.toISOString(),
   };
-  await ctx.db.insertInto('acme_orders').values(order).execute();
+  await ctx.db.executeQuery(insertRows(ctx.db, 'acme_orders', order));
   await countOrder(ctx, account.id, domains);
   for (const authz of authzs.filter((a) => a.status === 'valid')) {
     await recordEvent(ctx.db, {

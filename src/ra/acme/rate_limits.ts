@@ -1,4 +1,5 @@
 /** ACME rate limits: new orders per account per hour and per registered domain per week (settings). */
+import { insertRows } from '../../store/prepared.js';
 import type { RaContext } from '../context.js';
 import { acmeError } from './errors.js';
 
@@ -48,10 +49,7 @@ const nextPruneAt = new WeakMap<RaContext, number>();
 
 export async function countOrder(ctx: RaContext, accountId: string, registeredDomains: string[]): Promise<void> {
   const now = ctx.clock.now();
-  await ctx.db
-    .insertInto('acme_rate_events')
-    .values([`account:${accountId}`, ...registeredDomains.map((d) => `domain:${d}`)].map((bucket) => ({ bucket, at: now.toISOString() })))
-    .execute();
+  await ctx.db.executeQuery(insertRows(ctx.db, 'acme_rate_events', [`account:${accountId}`, ...registeredDomains.map((d) => `domain:${d}`)].map((bucket) => ({ bucket, at: now.toISOString() }))));
   if ((nextPruneAt.get(ctx) ?? 0) > now.getTime()) return;
   nextPruneAt.set(ctx, now.getTime() + PRUNE_EVERY_MS);
   await ctx.db.deleteFrom('acme_rate_events').where('at', '<', new Date(now.getTime() - WEEK_MS).toISOString()).execute();
