@@ -6,9 +6,9 @@ import { applicationView, deleteDocument, loadApplication, readDocument, saveApp
 import type { RaContext } from '../../ra/context.js';
 import { verifyNow } from '../../ra/dcv.js';
 import { createdInstanceDetail, detailReadBack, instanceDetail, instanceProgress } from '../../ra/instance_view.js';
-import type { ReadBack } from '../../store/pipeline.js';
 import { combineInstances, createInstance, listInstances, loadOwnedInstance, loadVisibleInstance } from '../../ra/instances.js';
 import { downloadBundle } from '../../ra/issuance.js';
+import type { ReadBack } from '../../store/pipeline.js';
 import { actorOf } from '../auth.js';
 import { ApplicationBody, CombineBody, CreateInstanceBody, DownloadQuery, errorResponses, IdParams, ListInstancesQuery, type ListInstancesQuery as ListQuery } from '../schemas.js';
 
