@@ -29,12 +29,12 @@ export interface KeyFacts {
 export const RSA_KEY_OID = '1.2.840.113549.1.1.1';
 const EC_OID = '1.2.840.10045.2.1';
 /** namedCurve parameters (DER of the curve OID) of the curves we can name. */
-const CURVES: Record<string, { name: string; bits: number; accepted?: 'P-256' | 'P-384' }> = {
-  '06082a8648ce3d030107': { name: 'P-256', bits: 256, accepted: 'P-256' },
-  '06052b81040022': { name: 'P-384', bits: 384, accepted: 'P-384' },
-  '06052b81040023': { name: 'P-521', bits: 521 },
-  '06052b8104000a': { name: 'secp256k1', bits: 256 },
-};
+const CURVES: { parameters: Buffer; name: string; bits: number; accepted?: 'P-256' | 'P-384' }[] = [
+  { parameters: Buffer.from('06082a8648ce3d030107', 'hex'), name: 'P-256', bits: 256, accepted: 'P-256' },
+  { parameters: Buffer.from('06052b81040022', 'hex'), name: 'P-384', bits: 384, accepted: 'P-384' },
+  { parameters: Buffer.from('06052b81040023', 'hex'), name: 'P-521', bits: 521 },
+  { parameters: Buffer.from('06052b8104000a', 'hex'), name: 'secp256k1', bits: 256 },
+];
 const OTHER_KEY_TYPES: Record<string, string> = {
   '1.3.101.110': 'X25519',
   '1.3.101.111': 'X448',
@@ -67,7 +67,8 @@ export function spkiFacts(spki: SubjectPublicKeyInfo): KeyFacts {
 export function keyFacts({ algorithm, parameters }: { algorithm: string; parameters?: ArrayBuffer | Uint8Array | null }, publicKey: Uint8Array): KeyFacts {
   if (algorithm === RSA_KEY_OID) return rsaFacts(publicKey);
   if (algorithm === EC_OID) {
-    const curve = parameters ? CURVES[Buffer.from(parameters instanceof Uint8Array ? parameters : new Uint8Array(parameters)).toString('hex')] : undefined;
+    const bytes = parameters ? (parameters instanceof Uint8Array ? parameters : new Uint8Array(parameters)) : undefined;
+    const curve = bytes && CURVES.find((known) => known.parameters.equals(bytes));
     if (!curve) return { type: 'ec', bits: 0, label: 'ECDSA on an unsupported curve' };
     const facts: KeyFacts = { type: 'ec', bits: curve.bits, label: `ECDSA ${curve.name}` };
     if (curve.accepted) facts.curve = curve.accepted;

@@ -228,7 +228,7 @@ export function lintVaryingParts(parts: VaryingParts, p: LeafParams, inputs: Lea
   const key = keyPolicyProblem(parts.key);
   if (key) findings.push(`the subject key: ${key.problem}`);
   if ((parts.key.type === 'rsa') !== inputs.rsaKey) findings.push(`the keyUsage was chosen for ${inputs.rsaKey ? 'an RSA' : 'a non-RSA'} key`);
-  if (!Buffer.from(parts.spkiDer).equals(p.subjectPublicKeyDer)) findings.push('the subject public key differs from the requested key');
+  if (!p.subjectPublicKeyDer.equals(parts.spkiDer)) findings.push('the subject public key differs from the requested key');
   if (parts.subjectKeyIdentifier) lintSubjectKeyIdentifier(parts.subjectKeyIdentifier.value, findings);
   const sanEntries = parts.subjectAltName ? lintSubjectAltName(parts.subjectAltName, parts.subject.length === 0, p, findings) : [];
   lintSubject(parts.subject, p, sanEntries, findings);

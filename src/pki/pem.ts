@@ -33,24 +33,23 @@ export function fromPem(pem: string, label?: string): Buffer {
   return block.der;
 }
 
-const HEX_DIGITS = Buffer.from('0123456789ABCDEF', 'latin1');
+/** "00".."FF", indexed by byte value. */
+const HEX_PAIRS = Array.from({ length: 256 }, (_, byte) => byte.toString(16).toUpperCase().padStart(2, '0'));
 
-/** "AB:CD:..." written into one buffer: cheaper than building the string piece by piece. */
-function colonHex(digest: Buffer): string {
-  const out = Buffer.allocUnsafe(digest.length * 3 - 1);
-  for (let i = 0; i < digest.length; i++) {
-    const byte = digest[i] as number;
-    out[i * 3] = HEX_DIGITS[byte >> 4] as number;
-    out[i * 3 + 1] = HEX_DIGITS[byte & 15] as number;
-    if (i > 0) out[i * 3 - 1] = 0x3a;
-  }
-  return out.toString('latin1');
+/**
+ * "AB:CD:..." of a digest given as a latin1 string: node returns a digest as
+ * a string faster than as a Buffer, and joining the pairs costs less still.
+ */
+function colonHex(digest: string): string {
+  let line = HEX_PAIRS[digest.charCodeAt(0)] ?? '';
+  for (let i = 1; i < digest.length; i++) line += `:${HEX_PAIRS[digest.charCodeAt(i)] ?? ''}`;
+  return line;
 }
 
 /** SHA-1 and SHA-256 fingerprints formatted like `openssl x509 -fingerprint`. */
 export function fingerprints(der: Uint8Array): { sha1: string; sha256: string } {
   return {
-    sha1: colonHex(hash('sha1', der, 'buffer')),
-    sha256: colonHex(hash('sha256', der, 'buffer')),
+    sha1: colonHex(hash('sha1', der, 'binary')),
+    sha256: colonHex(hash('sha256', der, 'binary')),
   };
 }
