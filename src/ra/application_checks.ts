@@ -32,10 +32,13 @@ export async function checkDomainsFor(ctx: RaContext, actor: Actor, instanceId: 
   }
 }
 
-export function checkPastedCsr(pem: string, names: string[]): { valid: boolean; commonName: string | null; names: string[]; key: string | null; signatureAlgorithm: string | null; problem: Problem | null } {
+export async function checkPastedCsr(
+  pem: string,
+  names: string[],
+): Promise<{ valid: boolean; commonName: string | null; names: string[]; key: string | null; signatureAlgorithm: string | null; problem: Problem | null }> {
   try {
     const expected = names.map((n, i) => normalizeName(n, `names[${i}]`).name);
-    const csr = checkCsr(pem, expected);
+    const csr = await checkCsr(pem, expected);
     // The same key label as the certificate detail shows ("ECDSA P-256", "RSA 2048").
     const key = spkiDerFacts(csr.spkiDer).label;
     return { valid: true, commonName: csr.commonName ?? null, names: [...csr.dnsNames, ...csr.ipAddresses], key, signatureAlgorithm: csr.signatureAlgorithm, problem: null };

@@ -88,7 +88,7 @@ export async function saveApplication(ctx: RaContext, actor: Actor, instanceId: 
         ? checkOrganization(await loadProfile(ctx, actor, input.organizationProfileId, 'organization'), 'organizationProfileId')
         : checkOrganization(input.organization);
     }
-    const csr = resolveCsr(ctx, instance, input.csr, names, previous);
+    const csr = await resolveCsr(ctx, instance, input.csr, names, previous);
     const now = ctx.clock.now().toISOString();
     const row: ApplicationTable = {
       instance_id: instanceId,
@@ -115,13 +115,13 @@ export async function saveApplication(ctx: RaContext, actor: Actor, instanceId: 
   });
 }
 
-function resolveCsr(
+async function resolveCsr(
   ctx: RaContext,
   instance: InstanceTable,
   input: CsrInput | undefined,
   names: BoundName[],
   previous: ApplicationTable | undefined,
-): { mode: 'auto' | 'manual'; keyAlgorithm: string | null; pem: string; keySealed: string | null } {
+): Promise<{ mode: 'auto' | 'manual'; keyAlgorithm: string | null; pem: string; keySealed: string | null }> {
   if (!input || typeof input !== 'object' || (input.mode !== 'auto' && input.mode !== 'manual')) {
     throw badRequest('CSR_MODE_INVALID', 'csr.mode must be "auto" (certdesk generates the key) or "manual" (paste your own PEM CSR).', 'csr.mode');
   }
@@ -131,7 +131,7 @@ function resolveCsr(
       throw badRequest('CSR_REQUIRED', 'Paste the CSR in PEM form (-----BEGIN CERTIFICATE REQUEST-----) into csr.pem.', 'csr.pem');
     }
     const pem = input.pem.trim() + '\n';
-    checkCsrOnce(pem, nameList);
+    await checkCsrOnce(pem, nameList);
     return { mode: 'manual', keyAlgorithm: null, pem, keySealed: null };
   }
   const algorithm = (input.keyAlgorithm ?? 'ecdsa-p256') as KeyAlgorithm;
@@ -210,7 +210,7 @@ export async function submitApplication(ctx: RaContext, actor: Actor, instanceId
       }
     }
     // A manual CSR is checked again: the names may have been edited since it was pasted.
-    if (view.csr.mode === 'manual' && view.csr.pem) checkCsrOnce(view.csr.pem, view.domains.map((d) => d.name));
+    if (view.csr.mode === 'manual' && view.csr.pem) await checkCsrOnce(view.csr.pem, view.domains.map((d) => d.name));
     else if (view.csr.pem) parseCsrOnce(view.csr.pem);
     const now = ctx.clock.now();
     const window = expectedIssueWindow(instance.product, now);

@@ -24,14 +24,14 @@ function remember(pem: string, entry: Entry): void {
 }
 
 /** `checkCsr(pem, expectedNames)`, without repeating it for a CSR already accepted for the same names. */
-export function checkCsrOnce(pem: string, expectedNames: string[]): ParsedCsr {
+export async function checkCsrOnce(pem: string, expectedNames: string[]): Promise<ParsedCsr> {
   const names = expectedNames.join('\n');
   const known = entries.get(pem);
   if (known?.checkedFor === names) {
     remember(pem, known);
     return known.csr;
   }
-  const csr = checkCsr(pem, expectedNames);
+  const csr = await checkCsr(pem, expectedNames);
   remember(pem, { csr, checkedFor: names });
   return csr;
 }

@@ -124,7 +124,7 @@ describe('CSRs against openssl', () => {
     }
   });
 
-  test('checkCsr accepts a CSR made by openssl req -new', (t) => {
+  test('checkCsr accepts a CSR made by openssl req -new', async (t) => {
     if (!needs(t, 'openssl')) return;
     const keyPath = join(dir, 'openssl-ec.key');
     const csrPath = join(dir, 'openssl-ec.csr');
@@ -132,7 +132,7 @@ describe('CSRs against openssl', () => {
       'req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyPath, '-out', csrPath,
       '-subj', '/CN=www.example.com', '-addext', 'subjectAltName=DNS:www.example.com,DNS:example.com,IP:192.0.2.5',
     ]);
-    const csr = checkCsr(readFileSync(csrPath, 'utf8'), ['www.example.com', 'example.com', '192.0.2.5']);
+    const csr = await checkCsr(readFileSync(csrPath, 'utf8'), ['www.example.com', 'example.com', '192.0.2.5']);
     assert.equal(csr.signatureAlgorithm, 'ecdsa-with-SHA256');
     assert.deepEqual(csr.ipAddresses, ['192.0.2.5']);
     const key = mustRun('openssl', ['pkey', '-in', keyPath, '-pubout', '-outform', 'DER', '-out', join(dir, 'openssl-ec.spki')]);

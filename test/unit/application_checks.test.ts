@@ -11,9 +11,9 @@ describe('checkPastedCsr (the apply panel\'s "Check CSR")', () => {
     ['rsa-2048', 'RSA 2048'],
   ];
   for (const [algorithm, label] of labels) {
-    test(`names the key as the certificate detail does: ${label}`, () => {
+    test(`names the key as the certificate detail does: ${label}`, async () => {
       const pem = createCsr(generateKeyPair(algorithm).privateKeyPem, ['www.example.com', '*.example.net']);
-      const result = checkPastedCsr(pem, ['*.example.net', 'WWW.example.com']);
+      const result = await checkPastedCsr(pem, ['*.example.net', 'WWW.example.com']);
       assert.equal(result.valid, true, JSON.stringify(result.problem));
       assert.equal(result.key, label);
       assert.deepEqual(result.names, ['www.example.com', '*.example.net']);
@@ -21,16 +21,16 @@ describe('checkPastedCsr (the apply panel\'s "Check CSR")', () => {
     });
   }
 
-  test('a CSR for other names is reported as a problem, not thrown', () => {
+  test('a CSR for other names is reported as a problem, not thrown', async () => {
     const pem = createCsr(generateKeyPair('ecdsa-p256').privateKeyPem, ['shop.example.com']);
-    const result = checkPastedCsr(pem, ['www.example.com']);
+    const result = await checkPastedCsr(pem, ['www.example.com']);
     assert.equal(result.valid, false);
     assert.equal(result.key, null);
     assert.equal(result.problem?.code, 'CSR_NAMES_MISMATCH');
     assert.match(result.problem?.message ?? '', /missing from the CSR: www\.example\.com/);
   });
 
-  test('text that is not a CSR is CSR_INVALID', () => {
-    assert.equal(checkPastedCsr('hello', ['www.example.com']).problem?.code, 'CSR_INVALID');
+  test('text that is not a CSR is CSR_INVALID', async () => {
+    assert.equal((await checkPastedCsr('hello', ['www.example.com'])).problem?.code, 'CSR_INVALID');
   });
 });

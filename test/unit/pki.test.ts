@@ -92,6 +92,16 @@ function codeOf(fn: () => unknown): CertdeskError {
   assert.fail('expected a CertdeskError');
 }
 
+async function rejectionOf(promise: Promise<unknown>): Promise<CertdeskError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof CertdeskError) return err;
+    throw err;
+  }
+  assert.fail('expected a CertdeskError');
+}
+
 /** A CSR built without createCsr, signed with any algorithm: to test what clients may send. */
 function handMadeCsr(privateKey: KeyObject, signatureOid: string, hash: string | null, commonName: string): string {
   const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
@@ -155,7 +165,7 @@ describe('keys', () => {
     'rsa-4096': 'RSA 4096',
   };
   for (const alg of KEY_ALGORITHMS) {
-    test(`${alg}: generates a PKCS#8 key, describes it, and round-trips a CSR`, () => {
+    test(`${alg}: generates a PKCS#8 key, describes it, and round-trips a CSR`, async () => {
       const { privateKeyPem, publicKey } = generateKeyPair(alg);
       assert.match(privateKeyPem, /^-----BEGIN PRIVATE KEY-----/);
       assert.equal(describePublicKey(publicKey).label, labels[alg]);
@@ -169,7 +179,7 @@ describe('keys', () => {
       assert.deepEqual(csr.ipAddresses, ['192.0.2.7', '2001:db8::7']);
       assert.deepEqual(csr.spkiDer, publicKey.export({ type: 'spki', format: 'der' }));
       assert.equal(csr.signatureAlgorithm, alg.startsWith('rsa') ? 'sha256WithRSAEncryption' : alg === 'ecdsa-p384' ? 'ecdsa-with-SHA384' : 'ecdsa-with-SHA256');
-      assert.equal(checkCsr(pem, names).commonName, 'www.example.com');
+      assert.equal((await checkCsr(pem, names)).commonName, 'www.example.com');
     });
   }
 
@@ -200,52 +210,52 @@ describe('checkCsr', () => {
   const names = ['www.example.com', 'example.com'];
   const goodPem = createCsr(leafKey.privateKeyPem, names);
 
-  test('rejects text that is not a CSR', () => {
+  test('rejects text that is not a CSR', async () => {
     for (const garbage of ['', 'hello', toPem(Buffer.from('3003020100', 'hex'), 'CERTIFICATE REQUEST'), ecdsa.rootPem]) {
-      const err = codeOf(() => checkCsr(garbage, names));
+      const err = await rejectionOf(checkCsr(garbage, names));
       assert.equal(err.code, 'CSR_INVALID');
       assert.equal(err.field, 'csr.pem');
       assert.match(err.message, /BEGIN CERTIFICATE REQUEST/);
     }
   });
 
-  test('rejects a CSR whose signature was altered', () => {
+  test('rejects a CSR whose signature was altered', async () => {
     const der = fromPem(goodPem);
     der[der.length - 5] = (der[der.length - 5] as number) ^ 0x01;
     const tampered = toPem(der, 'CERTIFICATE REQUEST');
     assert.equal(parseCsr(tampered).signatureValid, false);
-    assert.equal(codeOf(() => checkCsr(tampered, names)).code, 'CSR_BAD_SIGNATURE');
+    assert.equal((await rejectionOf(checkCsr(tampered, names))).code, 'CSR_BAD_SIGNATURE');
   });
 
-  test('rejects SHA-1 signatures, RSA 1024 and Ed25519 keys', () => {
+  test('rejects SHA-1 signatures, RSA 1024 and Ed25519 keys', async () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
     const sha1 = handMadeCsr(rsa, '1.2.840.113549.1.1.5', 'sha1', 'www.example.com');
-    assert.equal(codeOf(() => checkCsr(sha1, ['www.example.com'])).code, 'CSR_WEAK_SIGNATURE');
+    assert.equal((await rejectionOf(checkCsr(sha1, ['www.example.com']))).code, 'CSR_WEAK_SIGNATURE');
 
     const rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
     const weakPem = createCsr(rsa1024.export({ type: 'pkcs8', format: 'pem' }) as string, names);
-    assert.equal(codeOf(() => checkCsr(weakPem, names)).code, 'CSR_WEAK_KEY');
+    assert.equal((await rejectionOf(checkCsr(weakPem, names))).code, 'CSR_WEAK_KEY');
 
     const ed25519 = handMadeCsr(generateKeyPairSync('ed25519').privateKey, '1.3.101.112', null, 'www.example.com');
     assert.equal(parseCsr(ed25519).signatureValid, true);
-    const err = codeOf(() => checkCsr(ed25519, ['www.example.com']));
+    const err = await rejectionOf(checkCsr(ed25519, ['www.example.com']));
     assert.equal(err.code, 'CSR_KEY_UNSUPPORTED');
     assert.match(err.message, /Ed25519.*ECDSA P-256 or P-384/);
   });
 
-  test('lists the missing and the extra names', () => {
-    const err = codeOf(() => checkCsr(goodPem, ['www.example.com', 'shop.example.com']));
+  test('lists the missing and the extra names', async () => {
+    const err = await rejectionOf(checkCsr(goodPem, ['www.example.com', 'shop.example.com']));
     assert.equal(err.code, 'CSR_NAMES_MISMATCH');
     assert.match(err.message, /missing from the CSR: shop\.example\.com/);
     assert.match(err.message, /not in the application: example\.com/);
     assert.deepEqual(err.details, { missing: ['shop.example.com'], extra: ['example.com'] });
   });
 
-  test('compares names case-insensitively and IPs canonically', () => {
+  test('compares names case-insensitively and IPs canonically', async () => {
     const pem = handMadeCsr(createPrivateKey(leafKey.privateKeyPem), '1.2.840.10045.4.3.2', 'sha256', 'WWW.Example.COM');
-    assert.equal(checkCsr(pem, ['www.example.com']).commonName, 'WWW.Example.COM');
+    assert.equal((await checkCsr(pem, ['www.example.com'])).commonName, 'WWW.Example.COM');
     const withIp = createCsr(leafKey.privateKeyPem, ['2001:db8:0:0::1']);
-    assert.deepEqual(checkCsr(withIp, ['2001:db8::1']).ipAddresses, ['2001:db8::1']);
+    assert.deepEqual((await checkCsr(withIp, ['2001:db8::1'])).ipAddresses, ['2001:db8::1']);
   });
 });
 

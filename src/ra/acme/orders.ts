@@ -344,7 +344,7 @@ export async function finalizeOrder(ctx: RaContext, account: AcmeAccountTable, i
   const names = (JSON.parse(order.identifiers) as { value: string }[]).map((i) => i.value);
   try {
     // Issuance parses the same PEM again; checkCsrOnce lets it reuse this parse.
-    checkCsrOnce(pem, names);
+    await checkCsrOnce(pem, names);
   } catch (err) {
     if (err instanceof CertdeskError) throw acmeError('badCSR', err.message);
     throw err;
