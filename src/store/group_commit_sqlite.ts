@@ -40,6 +40,7 @@ import {
   SqliteQueryCompiler,
 } from 'kysely';
 import { CertdeskError } from '../errors.js';
+import { rowFactory, type RowFactory } from './row_factory.js';
 import { type LogSync, WalSync } from './wal_sync.js';
 
 /** When callers may acknowledge what they wrote. */
@@ -95,6 +96,12 @@ function syncFailed(cause: unknown): CertdeskError {
   );
 }
 
+/** A cached statement; `toRow` is set for statements that return rows. */
+interface PreparedStatement {
+  stmt: BetterSqlite3.Statement;
+  toRow: RowFactory | null;
+}
+
 /** FIFO lock over the one connection. */
 class ConnectionLock {
   #held = false;
@@ -119,7 +126,7 @@ export class GroupCommitSqlite implements Durability {
   readonly #sqlite: BetterSqlite3.Database;
   readonly #maxBatchWrites: number;
   readonly #lock = new ConnectionLock();
-  readonly #statements = new Map<string, BetterSqlite3.Statement>();
+  readonly #statements = new Map<string, PreparedStatement>();
   readonly #walSync: LogSync | null;
   #batch: Batch | null = null;
   /** Batches not yet durable or failed, oldest first: the open one and those whose log is being synced. */
@@ -201,11 +208,11 @@ export class GroupCommitSqlite implements Durability {
   }
 
   execute<R>(compiled: CompiledQuery): QueryResult<R> {
-    const stmt = this.#prepare(compiled.sql);
+    const { stmt, toRow } = this.#prepare(compiled.sql);
     if (!stmt.readonly) this.#openBatch();
     try {
-      if (stmt.reader) {
-        const rows = stmt.all(compiled.parameters as unknown[]) as R[];
+      if (toRow) {
+        const rows = (stmt.all(compiled.parameters as unknown[]) as unknown[][]).map(toRow) as R[];
         if (!stmt.readonly) this.#countWrite();
         return { rows };
       }
@@ -243,14 +250,16 @@ export class GroupCommitSqlite implements Durability {
     }
   }
 
-  #prepare(sql: string): BetterSqlite3.Statement {
-    let stmt = this.#statements.get(sql);
-    if (!stmt) {
-      stmt = this.#sqlite.prepare(sql);
+  #prepare(sql: string): PreparedStatement {
+    let prepared = this.#statements.get(sql);
+    if (!prepared) {
+      const stmt = this.#sqlite.prepare(sql);
+      // Readers return arrays, made into rows by a factory compiled for their columns (row_factory.ts).
+      prepared = stmt.reader ? { stmt: stmt.raw(true), toRow: rowFactory(stmt.columns().map((column) => column.name)) } : { stmt, toRow: null };
       if (this.#statements.size >= STATEMENT_CACHE_SIZE) this.#statements.clear();
-      this.#statements.set(sql, stmt);
+      this.#statements.set(sql, prepared);
     }
-    return stmt;
+    return prepared;
   }
 
   #countWrite(): void {
