@@ -93,24 +93,32 @@ function madeFor(template: LeafTemplate, p: LeafParams, rsaKey: boolean): boolea
   );
 }
 
-const templates = new WeakMap<LeafParams['issuer'], Map<string, LeafTemplate>>();
+interface IssuerTemplates {
+  byInputs: Map<string, LeafTemplate>;
+  /** The template this issuer used last: a CA issues mostly one kind of leaf, so it is tried before building a key. */
+  last: LeafTemplate | null;
+}
+
+const templates = new WeakMap<LeafParams['issuer'], IssuerTemplates>();
 /** Only keeps a misuse (endless distinct URLs) from growing the cache without end. */
 const MAX_TEMPLATES_PER_ISSUER = 100;
 
 /** The template for `p` and a key that is RSA or not; built and linted anew whenever one of its inputs changed. */
 export function leafTemplate(p: LeafParams, rsaKey: boolean): LeafTemplate {
-  let byInputs = templates.get(p.issuer);
-  if (!byInputs) {
-    byInputs = new Map();
-    templates.set(p.issuer, byInputs);
+  let cache = templates.get(p.issuer);
+  if (!cache) {
+    cache = { byInputs: new Map(), last: null };
+    templates.set(p.issuer, cache);
   }
+  if (cache.last && madeFor(cache.last, p, rsaKey)) return cache.last;
   const key = `${p.level} ${rsaKey} ${p.aiaIssuerUrl} ${p.crlUrl}`;
-  let template = byInputs.get(key);
+  let template = cache.byInputs.get(key);
   if (!template || !madeFor(template, p, rsaKey)) {
-    if (byInputs.size >= MAX_TEMPLATES_PER_ISSUER) byInputs.clear();
+    if (cache.byInputs.size >= MAX_TEMPLATES_PER_ISSUER) cache.byInputs.clear();
     template = buildTemplate({ issuer: p.issuer, level: p.level, rsaKey, aiaIssuerUrl: p.aiaIssuerUrl, crlUrl: p.crlUrl });
-    byInputs.set(key, template);
+    cache.byInputs.set(key, template);
   }
+  cache.last = template;
   return template;
 }
 
