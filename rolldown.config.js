@@ -10,6 +10,10 @@ export default {
     format: 'esm',
     codeSplitting: false,
     sourcemap: true,
+    // Node compiles the bundle on every start: minified, it starts about 0.1 s sooner. Names are kept for
+    // stack traces and for libraries that read them; node --enable-source-maps maps lines back to the sources.
+    minify: true,
+    keepNames: true,
     // CommonJS dependencies inside an ES module still expect these.
     banner: [
       "import { createRequire as __certdeskRequire } from 'node:module';",
