@@ -9,7 +9,6 @@ import { authenticate } from './auth.js';
 import { consoleAssets } from './console_assets.js';
 import { durableReplies } from './durable_replies.js';
 import { installErrorHandling } from './errors.js';
-import { lazySchemaCompilers } from './lazy_schema_compilers.js';
 import { acmeRoutes } from './acme/routes.js';
 import { accountRoutes } from './routes/accounts.js';
 import { caRoutes, certificateRoutes } from './routes/certificates.js';
@@ -19,17 +18,8 @@ import { reviewRoutes } from './routes/reviews.js';
 import { signInLimiter } from './sign_in_limit.js';
 import { ErrorResponse } from './schemas.js';
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Compiles every route schema not compiled yet (they compile on first use; see lazy_schema_compilers.ts). */
-    compileAllSchemas(): void;
-  }
-}
-
 export async function buildServer(ctx: RaContext, options: { version: string }): Promise<FastifyInstance> {
-  const compilers = lazySchemaCompilers();
   const app = Fastify({
-    schemaController: compilers.options,
     loggerInstance: ctx.logger as FastifyBaseLogger,
     // Per-request lines are off: the access log belongs to the reverse proxy, and bodies may carry secrets.
     logController: new LogController({ disableRequestLogging: true }),
@@ -39,7 +29,6 @@ export async function buildServer(ctx: RaContext, options: { version: string }):
     // text block or a list, and wrapping the text in a list would change its meaning.
     ajv: { customOptions: { coerceTypes: true } },
   });
-  app.decorate('compileAllSchemas', compilers.compileAll);
   installErrorHandling(app);
   durableReplies(app, ctx.durability);
   app.addSchema(ErrorResponse);

@@ -1,8 +1,4 @@
-/**
- * Route schemas compile on a route's first request, not at start: every one
- * of them must still compile, a bad request must still be refused with the
- * field it got wrong, and a reply must still be written through its schema.
- */
+/** Route schemas check requests and write replies: a bad request is refused with the field it got wrong, and a reply carries only what its schema lists. */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { createLogger } from '../../src/log.js';
 import { startService, type RunningService } from '../../src/service.js';
 
-describe('route schemas compiled on first use', () => {
+describe('route schemas', () => {
   let dir: string;
   let service: RunningService;
   let token: string;
@@ -38,13 +34,9 @@ describe('route schemas compiled on first use', () => {
     assert.equal(error.field, 'body.termMonths');
   });
 
-  test('a reply is written through its response schema', async () => {
+  test('a list reply follows its response schema', async () => {
     const res = await service.app.inject({ method: 'GET', url: '/api/v1/acme/eab', headers: { authorization: `Bearer ${token}` } });
     assert.equal(res.statusCode, 200);
     assert.deepEqual(res.json(), { items: [] });
-  });
-
-  test('every route schema compiles', () => {
-    assert.doesNotThrow(() => service.app.compileAllSchemas());
   });
 });
