@@ -16,11 +16,16 @@ exports.where = () => [__filename, __dirname, typeof require('node:path').join, 
 exports.fail = () => { throw new Error('from line 4'); };
 `;
 
-function freshBundle(answer = 1): { dir: string; file: string } {
+/** Runs `work` on a bundle in a new folder, removed afterwards. */
+function withBundle(answer: number, work: (file: string, dir: string) => void): void {
   const dir = mkdtempSync(path.join(tmpdir(), 'certdesk-bundle-'));
-  const file = path.join(dir, 'bundle.cjs');
-  writeFileSync(file, bundleText(answer));
-  return { dir, file };
+  try {
+    const file = path.join(dir, 'bundle.cjs');
+    writeFileSync(file, bundleText(answer));
+    work(file, dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 type Exports = { answer(): number; where(): unknown[]; fail(): never };
@@ -42,55 +47,38 @@ function loadInChild(file: string, options: { nodeArgs?: string[]; save?: boolea
 }
 
 describe('loadBundle', () => {
-  test('runs the bundle as a CommonJS module: exports, require, its file and folder', () => {
-    const { dir, file } = freshBundle();
-    try {
+  test('runs the bundle as a CommonJS module: exports, require, its file and folder', () =>
+    withBundle(1, (file, dir) => {
       const loaded = loadBundle(file);
       const bundle = loaded.exports as Exports;
       assert.equal(loaded.cache, 'absent');
       assert.equal(bundle.answer(), 1);
       assert.deepEqual(bundle.where(), [file, dir, 'function', true]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  test('stack traces keep the bundle’s line numbers', () => {
-    const { dir, file } = freshBundle();
-    try {
+  test('stack traces keep the bundle’s line numbers', () =>
+    withBundle(1, (file) => {
       const bundle = loadBundle(file).exports as Exports;
       assert.throws(() => bundle.fail(), (error: Error) => (error.stack ?? '').includes(`${file}:4:`));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  test('the cache a start saves is used by the next start, which behaves the same', () => {
-    const { dir, file } = freshBundle(7);
-    try {
+  test('the cache a start saves is used by the next start, which behaves the same', () =>
+    withBundle(7, (file) => {
       assert.deepEqual(loadInChild(file, { save: true }), { cache: 'absent', answer: 7, saved: true });
       assert.deepEqual(loadInChild(file), { cache: 'used', answer: 7 });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  test('a cache of another build is not used: the new code runs', () => {
-    const { dir, file } = freshBundle(1);
-    try {
+  test('a cache of another build is not used: the new code runs', () =>
+    withBundle(1, (file) => {
       loadInChild(file, { save: true });
       // Same length, other code.
       writeFileSync(file, bundleText(2));
       assert.deepEqual(loadInChild(file, { save: true }), { cache: 'stale', answer: 2, saved: true });
       assert.deepEqual(loadInChild(file), { cache: 'used', answer: 2 });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  test('a damaged cache never reaches V8: the bundle compiles from its text', () => {
-    const { dir, file } = freshBundle(3);
-    try {
+  test('a damaged cache never reaches V8: the bundle compiles from its text', () =>
+    withBundle(3, (file) => {
       loadInChild(file, { save: true });
       const cacheFile = cacheFileOf(file);
       const bytes = readFileSync(cacheFile);
@@ -100,32 +88,24 @@ describe('loadBundle', () => {
       assert.deepEqual(loadInChild(file), { cache: 'damaged', answer: 3 });
       writeFileSync(cacheFile, bytes.subarray(0, 40));
       assert.deepEqual(loadInChild(file), { cache: 'stale', answer: 3 });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  test('a cache made under other V8 flags is refused by V8 and the bundle still runs', () => {
-    const { dir, file } = freshBundle(4);
-    try {
+  test('a cache made under other V8 flags is refused by V8 and the bundle still runs', () =>
+    withBundle(4, (file) => {
       loadInChild(file, { save: true });
       assert.deepEqual(loadInChild(file, { nodeArgs: ['--no-opt'] }), { cache: 'refused', answer: 4 });
-    } finally {
+    }));
+
+  test('a folder that cannot be written leaves no cache and no partial file', () =>
+    withBundle(1, (file, dir) => {
+      const loaded = loadBundle(file);
       rmSync(dir, { recursive: true, force: true });
-    }
-  });
+      assert.equal(loaded.saveCache(), false);
+      assert.equal(existsSync(dir), false);
+    }));
 
-  test('a folder that cannot be written leaves no cache and no partial file', () => {
-    const { dir, file } = freshBundle();
-    const loaded = loadBundle(file);
-    rmSync(dir, { recursive: true, force: true });
-    assert.equal(loaded.saveCache(), false);
-    assert.equal(existsSync(dir), false);
-  });
-
-  test('under --enable-source-maps the bundle is loaded by Node, which maps its stack traces', () => {
-    const { dir, file } = freshBundle(5);
-    try {
+  test('under --enable-source-maps the bundle is loaded by Node, which maps its stack traces', () =>
+    withBundle(5, (file) => {
       writeFileSync(`${file}.map`, JSON.stringify({ version: 3, sources: ['original.ts'], names: [], mappings: ';;;AAAA' }));
       writeFileSync(file, `${bundleText(5)}//# sourceMappingURL=bundle.cjs.map\n`);
       const script = `const { loadBundle } = await import(${JSON.stringify(LOADER)});
@@ -134,8 +114,5 @@ describe('loadBundle', () => {
       const run = spawnSync(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', script], { encoding: 'utf8' });
       assert.equal(run.status, 0, run.stderr);
       assert.match(run.stdout, /^off 5 at .*original\.ts:1:1\)?\n$/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 });
