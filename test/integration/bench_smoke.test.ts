@@ -29,9 +29,13 @@ test('signing path: CA issuance and bare signing rates', async () => {
 
 test('DV over REST: certificates issued through the API with TXT records in bind9', async (t) => {
   if (!requireTool(t, 'named') || !requireTool(t, 'nsupdate')) return;
-  const rows = await dvRestScenario({ certificates: { 1: 2, 4: 4 }, backends: ['sqlite'] });
+  const rows = await dvRestScenario({ certificates: { 1: 2, 4: 4 }, backends: ['sqlite'], floorWindowMs: 50 });
   assertMeasured(rows);
-  assert.ok(rows.some((r) => /concurrency 4: issued certs\/s/.test(r.measure) && /^\d/.test(r.value)));
+  const rate = rows.find((r) => /concurrency 4: issued certs\/s/.test(r.measure));
+  assert.match(rate?.value ?? '', /^\d/);
+  // Set against bare HTTP round trips measured in the same run.
+  assert.match(rate?.reference ?? '', /^HTTP floor \d+(\.\d+)?\/s \(5 × GET \/healthz per certificate\)$/);
+  assert.ok(Number(rate?.ratio) > 0 && Number(rate?.ratio) < 1, `ratio to the HTTP floor: ${rate?.ratio}`);
   const cpu = rows.find((r) => r.measure === 'SQLite, concurrency 4: CPU per certificate')?.value ?? '';
   assert.match(cpu, /^server \d+\.\d ms \(JavaScript thread \d+\.\d\) · driver \d+\.\d ms \(JavaScript thread \d+\.\d\) · rest of the machine \d+\.\d ms$/);
   const busy = rows.find((r) => r.measure === 'SQLite, concurrency 4: busy while issuing')?.value ?? '';
