@@ -3,7 +3,7 @@
  * create instance → application (manual CSR, keys made beforehand) → submit →
  * verify (TXT records served by bind9 on loopback) → issued → download, at
  * several concurrencies, on SQLite and PostgreSQL; each rate is set against
- * the rate of as many bare HTTP round trips in the same run (`httpFloor`).
+ * bare HTTP round trips measured in the same run (`httpFloor`).
  */
 import assert from 'node:assert/strict';
 import { startBind9, type Bind9Server } from '../test/support/bind9.js';
