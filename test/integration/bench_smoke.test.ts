@@ -10,6 +10,7 @@ import { readsScenario } from '../../bench/reads.js';
 import type { Row } from '../../bench/report.js';
 import { signingScenario } from '../../bench/signing.js';
 import { startupScenario } from '../../bench/startup.js';
+import { backends } from '../support/certdesk.js';
 import { requireTool } from '../support/tools.js';
 
 /** Every row that has a target carries a measured number. */
@@ -29,8 +30,14 @@ test('signing path: CA issuance and bare signing rates', async () => {
 
 test('DV over REST: certificates issued through the API with TXT records in bind9', async (t) => {
   if (!requireTool(t, 'named') || !requireTool(t, 'nsupdate')) return;
-  const rows = await dvRestScenario({ certificates: { 1: 2, 4: 4 }, backends: ['sqlite'], floorWindowMs: 50 });
+  const measured = await backends();
+  const rows = await dvRestScenario({ certificates: { 1: 2, 4: 4 }, backends: measured, floorWindowMs: 50, warmUpCertificates: 4 });
   assertMeasured(rows);
+  // Each backend's server took its turns: both report every concurrency, and their ratio is set.
+  for (const label of measured.map((b) => (b === 'sqlite' ? 'SQLite' : 'PostgreSQL'))) {
+    for (const c of [1, 4]) assert.ok(rows.some((r) => r.measure === `${label}, concurrency ${c}: issued certs/s (${c === 1 ? 2 : 4} certs)`), `${label} at concurrency ${c}`);
+  }
+  if (measured.includes('postgres')) assert.match(rows.find((r) => r.measure === 'PostgreSQL vs SQLite at concurrency 4')?.ratio ?? '', /^\d+\.\d+$/);
   const rate = rows.find((r) => /concurrency 4: issued certs\/s/.test(r.measure));
   assert.match(rate?.value ?? '', /^\d/);
   // Set against bare HTTP round trips measured in the same run.
