@@ -405,10 +405,101 @@ function acmeOrderIndexes(): Migration {
   };
 }
 
+/**
+ * Cheaper read-path triggers on PostgreSQL (SQLite's, with their WHEN
+ * clauses, stay). Each DV certificate fires them five times, and as written
+ * in 0003 they took more of PostgreSQL's time than any statement the RA sends:
+ * - The search terms were expanded by a set-returning SQL function, which
+ *   PostgreSQL plans again on every call; a PL/pgSQL function that returns
+ *   the terms as an array keeps its plan. The triggers no longer fire for an
+ *   empty `domains_text` (every purchase starts with one), and an update
+ *   deletes old terms only when there were any.
+ * - The counters take the two common changes, a purchase and a status change
+ *   of a live instance under the same owner, as one upsert of fixed rows; any
+ *   other change (a new owner, combination, deletion) nets its deltas first,
+ *   as before. Every path upserts in key order, so two transactions take the
+ *   counter rows' locks in the same order. An update that leaves owner,
+ *   status and combination as they were no longer fires.
+ */
+function lighterReadPathTriggers(dialect: Dialect): Migration {
+  return {
+    async up(db: Kysely<unknown>) {
+      if (dialect !== 'postgres') return;
+      for (const statement of [
+        `CREATE FUNCTION certdesk_instance_term_list(domains text) RETURNS text[] LANGUAGE plpgsql IMMUTABLE AS $$
+         DECLARE
+           terms text[] := '{}';
+           name text;
+           labels text[];
+         BEGIN
+           FOREACH name IN ARRAY string_to_array(domains, ' ') LOOP
+             CONTINUE WHEN name = '';
+             labels := string_to_array(name, '.');
+             FOR i IN 1 .. greatest(1, cardinality(labels) - 1) LOOP
+               terms := terms || array_to_string(labels[i:], '.');
+             END LOOP;
+           END LOOP;
+           RETURN terms;
+         END $$`,
+        `CREATE OR REPLACE FUNCTION certdesk_index_instance_terms() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF TG_OP <> 'INSERT' AND OLD.domains_text <> '' THEN
+             DELETE FROM instance_terms WHERE instance_id = OLD.id AND term = ANY (certdesk_instance_term_list(OLD.domains_text));
+           END IF;
+           IF TG_OP <> 'DELETE' AND NEW.domains_text <> '' THEN
+             INSERT INTO instance_terms (term, instance_id) SELECT t, NEW.id FROM unnest(certdesk_instance_term_list(NEW.domains_text)) AS t ON CONFLICT DO NOTHING;
+           END IF;
+           RETURN NULL;
+         END $$`,
+        'DROP TRIGGER instance_terms_insert ON instances',
+        'DROP FUNCTION certdesk_instance_terms(text)',
+        `CREATE TRIGGER instance_terms_insert AFTER INSERT ON instances FOR EACH ROW WHEN (NEW.domains_text <> '') EXECUTE FUNCTION certdesk_index_instance_terms()`,
+        `CREATE TRIGGER instance_terms_delete AFTER DELETE ON instances FOR EACH ROW WHEN (OLD.domains_text <> '') EXECUTE FUNCTION certdesk_index_instance_terms()`,
+        `CREATE OR REPLACE FUNCTION certdesk_count_instances() RETURNS trigger LANGUAGE plpgsql AS $$
+         DECLARE
+           v_shard smallint := floor(random() * 8)::smallint;
+           v_old int := CASE WHEN TG_OP <> 'INSERT' AND OLD.combined_into IS NULL THEN -1 ELSE 0 END;
+           v_new int := CASE WHEN TG_OP <> 'DELETE' AND NEW.combined_into IS NULL THEN 1 ELSE 0 END;
+         BEGIN
+           IF TG_OP = 'INSERT' THEN
+             IF v_new = 1 THEN
+               INSERT INTO instance_counts AS c (owner_id, status, shard, n)
+                 SELECT d.owner_id, NEW.status, v_shard, 1 FROM (VALUES ('*'), (NEW.owner_id)) AS d(owner_id) ORDER BY d.owner_id
+                 ON CONFLICT (owner_id, status, shard) DO UPDATE SET n = c.n + excluded.n;
+             END IF;
+           ELSIF TG_OP = 'UPDATE' AND v_old = -1 AND v_new = 1 AND OLD.owner_id = NEW.owner_id AND OLD.status <> NEW.status THEN
+             INSERT INTO instance_counts AS c (owner_id, status, shard, n)
+               SELECT d.owner_id, d.status, v_shard, d.delta
+               FROM (VALUES ('*', OLD.status, -1), (OLD.owner_id, OLD.status, -1), ('*', NEW.status, 1), (NEW.owner_id, NEW.status, 1)) AS d(owner_id, status, delta)
+               ORDER BY d.owner_id, d.status
+               ON CONFLICT (owner_id, status, shard) DO UPDATE SET n = c.n + excluded.n;
+           ELSE
+             -- OLD is NULL on INSERT and NEW on DELETE; those rows carry a zero delta and drop out.
+             INSERT INTO instance_counts AS c (owner_id, status, shard, n)
+               SELECT d.owner_id, d.status, v_shard, sum(d.delta)
+               FROM (VALUES ('*', OLD.status, v_old), (OLD.owner_id, OLD.status, v_old), ('*', NEW.status, v_new), (NEW.owner_id, NEW.status, v_new)) AS d(owner_id, status, delta)
+               WHERE d.delta <> 0
+               GROUP BY d.owner_id, d.status HAVING sum(d.delta) <> 0 ORDER BY d.owner_id, d.status
+               ON CONFLICT (owner_id, status, shard) DO UPDATE SET n = c.n + excluded.n;
+           END IF;
+           RETURN NULL;
+         END $$`,
+        'DROP TRIGGER instance_counts ON instances',
+        'CREATE TRIGGER instance_counts AFTER INSERT OR DELETE ON instances FOR EACH ROW EXECUTE FUNCTION certdesk_count_instances()',
+        `CREATE TRIGGER instance_counts_update AFTER UPDATE OF owner_id, status, combined_into ON instances FOR EACH ROW
+           WHEN (OLD.owner_id IS DISTINCT FROM NEW.owner_id OR OLD.status IS DISTINCT FROM NEW.status OR OLD.combined_into IS DISTINCT FROM NEW.combined_into)
+           EXECUTE FUNCTION certdesk_count_instances()`,
+      ]) {
+        await sql.raw(statement).execute(db);
+      }
+    },
+  };
+}
+
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_acme': acme(), '0003_read_paths': readPaths(dialect), '0004_acme_replaces': acmeReplaces(), '0005_acme_order_indexes': acmeOrderIndexes() };
+      return { '0001_initial': initial(dialect), '0002_acme': acme(), '0003_read_paths': readPaths(dialect), '0004_acme_replaces': acmeReplaces(), '0005_acme_order_indexes': acmeOrderIndexes(), '0006_lighter_read_path_triggers': lighterReadPathTriggers(dialect) };
     },
   };
 }

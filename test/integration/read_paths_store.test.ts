@@ -1,8 +1,9 @@
 /**
- * The read-path tables of migration 0003 on a real SQLite store, written the
- * way a bulk import writes (plain SQL, no RA): per-status counts and the
- * search terms stay equal to what the instances say, through inserts, status
- * changes, combination, new names and deletion.
+ * The read-path tables (migrations 0003 and 0006) on a real store, SQLite and
+ * PostgreSQL, written the way a bulk import writes (plain SQL, no RA):
+ * per-status counts and the search terms stay equal to what the instances
+ * say, through inserts, status changes, combination, new owners, new names
+ * and deletion.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,19 +13,23 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { normalizeDomainQuery, prefixRange } from '../../src/ra/domain_search.js';
 import { openDatabase, type OpenedDatabase } from '../../src/store/database.js';
+import { backends, createPgDatabase } from '../support/certdesk.js';
 
-describe('read paths in the store (SQLite)', () => {
+for (const backend of await backends()) describe(`read paths in the store (${backend})`, () => {
   let dir: string;
   let opened: OpenedDatabase;
+  let pgDatabase: Awaited<ReturnType<typeof createPgDatabase>> | undefined;
 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'certdesk-read-paths-'));
-    opened = await openDatabase({ dataDir: dir });
+    pgDatabase = backend === 'postgres' ? await createPgDatabase() : undefined;
+    opened = await openDatabase({ dataDir: dir, ...(pgDatabase ? { databaseUrl: pgDatabase.url } : {}) });
     for (const id of ['usr_a', 'usr_b']) await opened.db.insertInto('users').values({ id, email: `${id}@example.com`, role: 'subscriber', password_hash: null, created_at: '2026-01-01T00:00:00.000Z' }).execute();
   });
 
   after(async () => {
     await opened?.close();
+    await pgDatabase?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -57,6 +62,12 @@ describe('read paths in the store (SQLite)', () => {
     await sql`UPDATE instances SET combined_into = NULL WHERE id = 'inst_1'`.execute(opened.db);
     await assertCountsTrue();
     await sql`UPDATE instances SET updated_at = 'x' WHERE id = 'inst_3'`.execute(opened.db);
+    await assertCountsTrue();
+    await sql`UPDATE instances SET status = status WHERE id = 'inst_3'`.execute(opened.db);
+    await assertCountsTrue();
+    await sql`UPDATE instances SET status = 'expired' WHERE owner_id = 'usr_b'`.execute(opened.db);
+    await assertCountsTrue();
+    await sql`UPDATE instances SET owner_id = 'usr_a' WHERE id = 'inst_3'`.execute(opened.db);
     await assertCountsTrue();
     await sql`DELETE FROM instances WHERE id = 'inst_3'`.execute(opened.db);
     await assertCountsTrue();
