@@ -123,10 +123,12 @@ export async function dvRestScenario(options: DvRestOptions): Promise<Row[]> {
   const rates = new Map<string, number>();
   const top = Math.max(...Object.keys(options.certificates).map(Number));
   const dns = await startBind9({ zones: ['example.com'] });
+  const started: CertdeskProcess[] = [];
   const servers: Server[] = [];
   try {
     for (const backend of backends) {
       const service = await startCertdesk({ nodeArgs: serverNodeArgs(), backend, resolvers: [dns.address] });
+      started.push(service);
       servers.push({ backend, label: backend === 'sqlite' ? 'SQLite' : 'PostgreSQL', service, admin: await service.user('ops@example.com', 'admin'), subscriber: await service.user('bench@example.com', 'subscriber') });
     }
     // Unmeasured issuing at the top concurrency: it opens the driver's connections (without it, the first 64 creates at
@@ -162,7 +164,7 @@ export async function dvRestScenario(options: DvRestOptions): Promise<Row[]> {
       }
     }
   } finally {
-    for (const server of servers) await server.service.stop();
+    for (const service of started) await service.stop();
     await dns.stop();
   }
   const rows = [...rowsOf.values()].flat();
