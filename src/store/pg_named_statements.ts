@@ -15,9 +15,12 @@ import { createHash } from 'node:crypto';
 import type { CompiledQuery, PostgresPool, PostgresPoolClient, QueryResult } from 'kysely';
 import type pg from 'pg';
 import { databaseUnavailable } from './database_unavailable.js';
+import { PgLanes, streamOf } from './pg_lanes.js';
 import type { Pipeline, RowsOf, TransactionOptions } from './pipeline.js';
 
 const DEFAULT_MAX_NAMED_PER_CONNECTION = 400;
+/** Shared connections (pg_lanes.ts); in DV runs at concurrency 64, two and four gave 5–10 % less than three. */
+const LANES = 3;
 const NAMEABLE = /^\s*(select|insert|update|delete|with)\b/i;
 
 /** The statement name for a SQL text, or null for a text that runs unnamed. */
@@ -55,6 +58,7 @@ export function namedStatementPool(pool: pg.Pool, options: { maxPerConnection?: 
   // One closed while checked out fails its pending statements (answered 503, logged there); this listener keeps its error event from ending the process.
   pool.on('connect', (client) => client.on('error', () => undefined));
   const maxPerConnection = options.maxPerConnection ?? DEFAULT_MAX_NAMED_PER_CONNECTION;
+  const lanes = new PgLanes(() => checkOut(pool, onUnavailable), LANES);
   const names = new Map<string, string | null>();
   const nameOf = (sql: string): string | null => {
     let name = names.get(sql);
@@ -87,44 +91,94 @@ export function namedStatementPool(pool: pg.Pool, options: { maxPerConnection?: 
       };
       return { query: query as PostgresPoolClient['query'], release: () => client.release() };
     },
-    end: () => pool.end(),
+    end: async () => {
+      await lanes.close();
+      await pool.end();
+    },
     pipeline: {
-      transaction: async (queries, options) => (await sendTogether(await checkOut(pool, onUnavailable), configFor, queries, true, options)).map(kyselyResult),
+      // A guarded transaction waits for its first answer in the middle, so it needs a connection of its own.
+      transaction: async (queries, options = {}) =>
+        (options.checkFirst && queries.length > 0 ? await sendGuarded(await checkOut(pool, onUnavailable), configFor, queries, options) : await sendOnLane(lanes, configFor, queries, true, options)).map(kyselyResult),
       reads: async <Queries extends readonly CompiledQuery<unknown>[]>(queries: readonly [...Queries]) =>
-        (await sendTogether(await checkOut(pool, onUnavailable), configFor, queries, false)).map((result) => result.rows) as RowsOf<Queries>,
+        (await sendOnLane(lanes, configFor, queries, false)).map((result) => result.rows) as RowsOf<Queries>,
     },
   };
 }
 
+/** Submits, in this order, `before` (simple commands), the statements, `after`, then `reads`; one promise each. */
+function submit(
+  client: pg.PoolClient,
+  configFor: QueryConfigFor,
+  before: string[],
+  statements: readonly CompiledQuery<unknown>[],
+  after: string[],
+  reads: readonly CompiledQuery<unknown>[] = [],
+): Promise<pg.QueryResult>[] {
+  const sent: Promise<pg.QueryResult>[] = [];
+  for (const text of before) sent.push(client.query(text));
+  for (const query of statements) sent.push(client.query(configFor(client, query.sql, query.parameters)));
+  for (const text of after) sent.push(client.query(text));
+  for (const query of reads) sent.push(client.query(configFor(client, query.sql, query.parameters)));
+  return sent;
+}
+
+/** Every answer, or the first failure among them once all have settled. */
+async function answers(sent: Promise<pg.QueryResult>[]): Promise<pg.QueryResult[]> {
+  const settled = await Promise.allSettled(sent);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<pg.QueryResult>).value);
+}
+
+/** Hands `readBack` the rows of the answers from `from` on (the reads after the COMMIT). */
+function fillReadBack(readBack: TransactionOptions['readBack'], results: pg.QueryResult[], from: number): void {
+  if (readBack) readBack.rows = results.slice(from).map((result) => result.rows);
+}
+
 /**
- * Writes every statement (inside BEGIN/COMMIT for a transaction) on the
- * checked-out `client`, which it releases, in one socket write. PostgreSQL answers them in order; after a
- * failure inside the transaction it refuses the rest and answers the COMMIT
- * with ROLLBACK, so nothing of a failed transaction is kept. With `checkFirst`
- * the first statement goes alone, and the rest follow only if it passes. A
- * `readBack`'s reads follow the COMMIT in the same write, so they see what it
- * committed.
+ * Sends a whole batch (a transaction from BEGIN to COMMIT, with its
+ * read-back, or independent reads) on this turn's lane. PostgreSQL answers in
+ * order; after a failure inside the transaction it refuses the rest and
+ * answers the COMMIT with ROLLBACK, so nothing of a failed transaction is
+ * kept, and batches after it on the lane are not affected. A read-back's
+ * reads follow the COMMIT, so they see what it committed.
  */
-async function sendTogether(client: pg.PoolClient, configFor: QueryConfigFor, queries: readonly CompiledQuery<unknown>[], transaction: boolean, options: TransactionOptions = {}): Promise<pg.QueryResult[]> {
-  const stream = (client as unknown as { connection: { stream: { cork(): void; uncork(): void } } }).connection.stream;
-  const send = (texts: string[], statements: readonly CompiledQuery<unknown>[], after: string[], reads: readonly CompiledQuery<unknown>[] = []): Promise<pg.QueryResult>[] => {
-    const sent: Promise<pg.QueryResult>[] = [];
+async function sendOnLane(lanes: PgLanes, configFor: QueryConfigFor, queries: readonly CompiledQuery<unknown>[], transaction: boolean, options: TransactionOptions = {}): Promise<pg.QueryResult[]> {
+  const client = await lanes.take();
+  const readBack = transaction ? options.readBack : undefined;
+  let sent: Promise<pg.QueryResult>[];
+  try {
+    sent = transaction ? submit(client, configFor, ['BEGIN'], queries, ['COMMIT'], readBack?.queries) : submit(client, configFor, [], queries, []);
+  } catch (error) {
+    // Half a transaction may be out without its COMMIT; only closing the connection undoes it.
+    lanes.discard(client, error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
+  const results = await answers(sent);
+  if (!transaction) return results;
+  // BEGIN, the statements, COMMIT, the read-back.
+  fillReadBack(readBack, results, queries.length + 2);
+  return results.slice(1, 1 + queries.length);
+}
+
+/**
+ * A transaction whose first statement is a guard: BEGIN and the guard go out
+ * on the checked-out `client` (released at the end), and the rest follow in
+ * one socket write only if `checkFirst` accepts the guard's result; otherwise
+ * the transaction is rolled back and the refusal thrown.
+ */
+async function sendGuarded(client: pg.PoolClient, configFor: QueryConfigFor, queries: readonly CompiledQuery<unknown>[], options: TransactionOptions): Promise<pg.QueryResult[]> {
+  const stream = streamOf(client);
+  const send = (before: string[], statements: readonly CompiledQuery<unknown>[], after: string[], reads?: readonly CompiledQuery<unknown>[]): Promise<pg.QueryResult>[] => {
     stream.cork();
     try {
-      for (const text of texts) sent.push(client.query(text));
-      for (const query of statements) sent.push(client.query(configFor(client, query.sql, query.parameters)));
-      for (const text of after) sent.push(client.query(text));
-      for (const query of reads) sent.push(client.query(configFor(client, query.sql, query.parameters)));
+      return submit(client, configFor, before, statements, after, reads);
     } finally {
       stream.uncork();
     }
-    return sent;
   };
-  const settled: PromiseSettledResult<pg.QueryResult>[] = [];
-  const guarded = transaction && options.checkFirst !== undefined && queries.length > 0;
-  if (guarded) {
-    settled.push(...(await Promise.allSettled(send(['BEGIN'], queries.slice(0, 1), []))));
-    const first = settled[1];
+  try {
+    const [, first] = await Promise.allSettled(send(['BEGIN'], queries.slice(0, 1), []));
     let refusal: unknown = null;
     if (first?.status === 'fulfilled') {
       try {
@@ -135,20 +189,15 @@ async function sendTogether(client: pg.PoolClient, configFor: QueryConfigFor, qu
     }
     if (first?.status !== 'fulfilled' || refusal) {
       await Promise.allSettled(send(['ROLLBACK'], [], []));
-      release(client);
       throw refusal ?? (first as PromiseRejectedResult).reason;
     }
+    // The statements after the guard, COMMIT, the read-back.
+    const rest = await answers(send([], queries.slice(1), ['COMMIT'], options.readBack?.queries));
+    fillReadBack(options.readBack, rest, queries.length);
+    return [first.value, ...rest.slice(0, queries.length - 1)];
+  } finally {
+    release(client);
   }
-  const readBack = transaction ? options.readBack : undefined;
-  settled.push(...(await Promise.allSettled(send(transaction && !guarded ? ['BEGIN'] : [], guarded ? queries.slice(1) : queries, transaction ? ['COMMIT'] : [], readBack?.queries))));
-  release(client);
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) throw failed.reason;
-  const results = settled.map((s) => (s as PromiseFulfilledResult<pg.QueryResult>).value);
-  if (!transaction) return results;
-  const committedAt = 1 + queries.length;
-  if (readBack) readBack.rows = results.slice(committedAt + 1).map((result) => result.rows);
-  return results.slice(1, committedAt);
 }
 
 /** Back to the pool; a connection left inside a transaction (its socket broke mid-way) is not handed out again. */

@@ -61,6 +61,49 @@ for (const backend of await backends()) {
       assert.ok(answers.every((ids) => ids.join() === 'taken_1'));
     });
 
+    test('batches sent in the same turn keep their own outcomes: a failed transaction undoes only itself', async () => {
+      await opened.pipeline.transaction([insertUser('turn_0', 'turn@example.com')]);
+      const byPrefix = opened.db.selectFrom('users').select('id').where('id', 'like', 'turn_%').orderBy('id').compile();
+      // Started together, so on PostgreSQL they leave on one shared connection in one write.
+      const [failed, committed, read, later] = await Promise.allSettled([
+        opened.pipeline.transaction([insertUser('turn_a1'), insertUser('turn_a2', 'turn@example.com'), insertUser('turn_a3')]),
+        opened.pipeline.transaction([insertUser('turn_b1')]),
+        opened.pipeline.reads([byPrefix]),
+        opened.pipeline.transaction([insertUser('turn_c1'), opened.db.updateTable('users').set({ role: 'reviewer' }).where('id', '=', 'turn_c1').compile()]),
+      ]);
+      assert.equal(failed.status, 'rejected');
+      assert.match((failed as PromiseRejectedResult).reason.message, /unique/i);
+      assert.equal(committed.status, 'fulfilled');
+      assert.equal(later.status, 'fulfilled', 'a transaction after the failed one on the same connection commits');
+      assert.equal(read.status, 'fulfilled');
+      assert.deepEqual(await userIds('turn_'), ['turn_0', 'turn_b1', 'turn_c1']);
+      assert.equal((await opened.db.selectFrom('users').select('role').where('id', '=', 'turn_c1').executeTakeFirstOrThrow()).role, 'reviewer');
+    });
+
+    // PostgreSQL's shared connections (pg_lanes.ts); SQLite has no connections to make.
+    if (backend === 'postgres') test('batches in consecutive turns all answer while the connections they share are still being made', async () => {
+      await opened.pipeline.transaction([insertUser('early_1')]);
+      // Each round on a fresh pool; whether a connection gets ready during a turn that uses it is down to timing, so five rounds.
+      for (let round = 0; round < 5; round++) {
+        const fresh = await openDatabase({ dataDir: dir, databaseUrl: pgDatabase?.url ?? '' });
+        try {
+          const byId = fresh.db.selectFrom('users').select('id').where('id', '=', 'early_1').compile();
+          const pending: Promise<unknown[][]>[] = [];
+          // A batch every turn for 100 ms: turns come back to a shared connection while it is still being made, and when it gets ready.
+          for (const start = performance.now(); performance.now() - start < 100; ) {
+            pending.push(fresh.pipeline.reads([byId]));
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+          const timedOut = new Promise<'timed out'>((resolve) => setTimeout(() => resolve('timed out'), 5000).unref());
+          const answered = await Promise.race([Promise.all(pending), timedOut]);
+          assert.notEqual(answered, 'timed out', `every batch of round ${round} answered`);
+          assert.ok((answered as unknown[][][]).every(([rows]) => JSON.stringify(rows) === '[{"id":"early_1"}]'));
+        } finally {
+          await fresh.close();
+        }
+      }
+    });
+
     test('a guard on the first statement refuses the rest, and lets them through when it holds', async () => {
       await opened.pipeline.transaction([insertUser('guard_1')]);
       const promote = (from: 'subscriber' | 'reviewer') => opened.db.updateTable('users').set({ role: 'admin' }).where('id', '=', 'guard_1').where('role', '=', from).compile();
