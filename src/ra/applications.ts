@@ -255,9 +255,7 @@ export async function submitApplication(ctx: RaContext, actor: Actor, instanceId
         ...(confirmation?.writes ?? []),
       ],
       {
-        checkFirst: (updated) => {
-          if (Number(updated.numAffectedRows) !== 1) throw new CertdeskError('CONCURRENT_CHANGE', 'The instance changed while submitting; reload it and try again.', { status: 409 });
-        },
+        guardFirst: () => new CertdeskError('CONCURRENT_CHANGE', 'The instance changed while submitting; reload it and try again.', { status: 409 }),
         ...(readBack ? { readBack } : {}),
       },
     );

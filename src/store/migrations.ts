@@ -496,10 +496,35 @@ function lighterReadPathTriggers(dialect: Dialect): Migration {
   };
 }
 
+/**
+ * A guard for PostgreSQL's pipelined transactions (pg_named_statements.ts):
+ * wrapped around a guard statement's count of changed rows, it raises
+ * SQLSTATE CDG01 unless that count is one, which aborts the transaction, so
+ * the rest of the batch can be sent with the guard instead of after its answer.
+ */
+function pgGuard(dialect: Dialect): Migration {
+  return {
+    async up(db: Kysely<unknown>) {
+      if (dialect !== 'postgres') return;
+      await sql
+        .raw(
+          `CREATE FUNCTION certdesk_guard_one_row(changed bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+           BEGIN
+             IF changed <> 1 THEN
+               RAISE EXCEPTION 'a guarded statement changed % rows, not one', changed USING ERRCODE = 'CDG01';
+             END IF;
+             RETURN changed;
+           END $$`,
+        )
+        .execute(db);
+    },
+  };
+}
+
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_acme': acme(), '0003_read_paths': readPaths(dialect), '0004_acme_replaces': acmeReplaces(), '0005_acme_order_indexes': acmeOrderIndexes(), '0006_lighter_read_path_triggers': lighterReadPathTriggers(dialect) };
+      return { '0001_initial': initial(dialect), '0002_acme': acme(), '0003_read_paths': readPaths(dialect), '0004_acme_replaces': acmeReplaces(), '0005_acme_order_indexes': acmeOrderIndexes(), '0006_lighter_read_path_triggers': lighterReadPathTriggers(dialect), '0007_pg_guard': pgGuard(dialect) };
     },
   };
 }

@@ -20,7 +20,7 @@ interface Lane {
   dropped: boolean;
 }
 
-export type CorkableStream = { cork(): void; uncork(): void };
+type CorkableStream = { cork(): void; uncork(): void };
 
 /** One turn of the event loop: its lane, and the lane's socket once this turn corked it. */
 interface Turn {
@@ -29,7 +29,7 @@ interface Turn {
   ended: boolean;
 }
 
-export function streamOf(client: pg.PoolClient): CorkableStream {
+function streamOf(client: pg.PoolClient): CorkableStream {
   return (client as unknown as { connection: { stream: CorkableStream } }).connection.stream;
 }
 

@@ -15,10 +15,12 @@ import { createHash } from 'node:crypto';
 import type { CompiledQuery, PostgresPool, PostgresPoolClient, QueryResult } from 'kysely';
 import type pg from 'pg';
 import { databaseUnavailable } from './database_unavailable.js';
-import { PgLanes, streamOf } from './pg_lanes.js';
+import { PgLanes } from './pg_lanes.js';
 import type { Pipeline, RowsOf, TransactionOptions } from './pipeline.js';
 
 const DEFAULT_MAX_NAMED_PER_CONNECTION = 400;
+/** The SQLSTATE that `certdesk_guard_one_row` (migration 0007) raises when a guard did not change exactly one row. */
+const GUARD_REFUSED = 'CDG01';
 /** Shared connections (pg_lanes.ts); in DV runs at concurrency 64, two and four gave 5–10 % less than three. */
 const LANES = 3;
 const NAMEABLE = /^\s*(select|insert|update|delete|with)\b/i;
@@ -96,13 +98,33 @@ export function namedStatementPool(pool: pg.Pool, options: { maxPerConnection?: 
       await pool.end();
     },
     pipeline: {
-      // A guarded transaction waits for its first answer in the middle, so it needs a connection of its own.
-      transaction: async (queries, options = {}) =>
-        (options.checkFirst && queries.length > 0 ? await sendGuarded(await checkOut(pool, onUnavailable), configFor, queries, options) : await sendOnLane(lanes, configFor, queries, true, options)).map(kyselyResult),
+      transaction: async (queries, options = {}) => {
+        const [first, ...rest] = queries;
+        const guardFirst = first ? options.guardFirst : undefined;
+        try {
+          const results = (await sendOnLane(lanes, configFor, first && guardFirst ? [guarded(first), ...rest] : queries, true, options)).map(kyselyResult);
+          // The wrapped guard answers with its count: the one row it changed.
+          if (guardFirst) results[0] = { rows: [], numAffectedRows: 1n };
+          return results;
+        } catch (error) {
+          if (guardFirst && (error as { code?: unknown }).code === GUARD_REFUSED) throw guardFirst();
+          throw error;
+        }
+      },
       reads: async <Queries extends readonly CompiledQuery<unknown>[]>(queries: readonly [...Queries]) =>
         (await sendOnLane(lanes, configFor, queries, false)).map((result) => result.rows) as RowsOf<Queries>,
     },
   };
+}
+
+/**
+ * The guard statement wrapped so that PostgreSQL itself refuses the
+ * transaction when it does not change exactly one row: the rest of the batch
+ * then goes out with it, in one write on a shared lane, instead of waiting a
+ * round trip for the guard's answer on a connection of its own.
+ */
+function guarded(query: CompiledQuery<unknown>): CompiledQuery<unknown> {
+  return { ...query, sql: `with guarded as (${query.sql} returning 1) select certdesk_guard_one_row(count(*)) from guarded` };
 }
 
 /** Submits, in this order, `before` (simple commands), the statements, `after`, then `reads`; one promise each. */
@@ -159,51 +181,6 @@ async function sendOnLane(lanes: PgLanes, configFor: QueryConfigFor, queries: re
   // BEGIN, the statements, COMMIT, the read-back.
   fillReadBack(readBack, results, queries.length + 2);
   return results.slice(1, 1 + queries.length);
-}
-
-/**
- * A transaction whose first statement is a guard: BEGIN and the guard go out
- * on the checked-out `client` (released at the end), and the rest follow in
- * one socket write only if `checkFirst` accepts the guard's result; otherwise
- * the transaction is rolled back and the refusal thrown.
- */
-async function sendGuarded(client: pg.PoolClient, configFor: QueryConfigFor, queries: readonly CompiledQuery<unknown>[], options: TransactionOptions): Promise<pg.QueryResult[]> {
-  const stream = streamOf(client);
-  const send = (before: string[], statements: readonly CompiledQuery<unknown>[], after: string[], reads?: readonly CompiledQuery<unknown>[]): Promise<pg.QueryResult>[] => {
-    stream.cork();
-    try {
-      return submit(client, configFor, before, statements, after, reads);
-    } finally {
-      stream.uncork();
-    }
-  };
-  try {
-    const [, first] = await Promise.allSettled(send(['BEGIN'], queries.slice(0, 1), []));
-    let refusal: unknown = null;
-    if (first?.status === 'fulfilled') {
-      try {
-        options.checkFirst?.(kyselyResult(first.value));
-      } catch (error) {
-        refusal = error;
-      }
-    }
-    if (first?.status !== 'fulfilled' || refusal) {
-      await Promise.allSettled(send(['ROLLBACK'], [], []));
-      throw refusal ?? (first as PromiseRejectedResult).reason;
-    }
-    // The statements after the guard, COMMIT, the read-back.
-    const rest = await answers(send([], queries.slice(1), ['COMMIT'], options.readBack?.queries));
-    fillReadBack(options.readBack, rest, queries.length);
-    return [first.value, ...rest.slice(0, queries.length - 1)];
-  } finally {
-    release(client);
-  }
-}
-
-/** Back to the pool; a connection left inside a transaction (its socket broke mid-way) is not handed out again. */
-function release(client: pg.PoolClient): void {
-  const idle = (client as unknown as { getTransactionStatus(): string | null }).getTransactionStatus() === 'I';
-  client.release(idle ? undefined : new Error('the connection was left inside a transaction'));
 }
 
 /** The result as Kysely's PostgreSQL driver reports it. */

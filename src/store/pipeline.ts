@@ -12,11 +12,12 @@ export type RowsOf<Queries extends readonly CompiledQuery<unknown>[]> = { [K in 
 
 export interface TransactionOptions {
   /**
-   * Looks at the first statement's result before the others are sent; what it
-   * throws rolls the transaction back and is rethrown (a guard such as "the
-   * status was still the one read").
+   * Makes the first statement a guard that must change exactly one row (such
+   * as "the status is still the one read"; an INSERT, UPDATE or DELETE
+   * without RETURNING). When it changes none, or more, the transaction is
+   * rolled back and what `guardFirst` returns is thrown.
    */
-  checkFirst?(result: QueryResult<unknown>): void;
+  guardFirst?(): Error;
   /** Reads run once the transaction committed, on PostgreSQL in the same socket write as its COMMIT; their rows land in `readBack.rows`. */
   readBack?: ReadBack;
 }
@@ -52,7 +53,7 @@ export function sequentialPipeline<DB>(db: Kysely<DB>): Pipeline {
         const results: QueryResult<unknown>[] = [];
         for (const query of queries) {
           const result = await trx.executeQuery(query);
-          if (results.length === 0) options.checkFirst?.(result);
+          if (results.length === 0 && options.guardFirst && Number(result.numAffectedRows) !== 1) throw options.guardFirst();
           results.push(result);
         }
         return results;

@@ -65,14 +65,18 @@ for (const backend of await backends()) {
       await opened.pipeline.transaction([insertUser('turn_0', 'turn@example.com')]);
       const byPrefix = opened.db.selectFrom('users').select('id').where('id', 'like', 'turn_%').orderBy('id').compile();
       // Started together, so on PostgreSQL they leave on one shared connection in one write.
-      const [failed, committed, read, later] = await Promise.allSettled([
+      const refuseUnlessChanged = { guardFirst: () => new Error('turn_0 is not a reviewer') };
+      const [failed, refused, committed, read, later] = await Promise.allSettled([
         opened.pipeline.transaction([insertUser('turn_a1'), insertUser('turn_a2', 'turn@example.com'), insertUser('turn_a3')]),
+        opened.pipeline.transaction([opened.db.updateTable('users').set({ role: 'admin' }).where('id', '=', 'turn_0').where('role', '=', 'reviewer').compile(), insertUser('turn_g1')], refuseUnlessChanged),
         opened.pipeline.transaction([insertUser('turn_b1')]),
         opened.pipeline.reads([byPrefix]),
         opened.pipeline.transaction([insertUser('turn_c1'), opened.db.updateTable('users').set({ role: 'reviewer' }).where('id', '=', 'turn_c1').compile()]),
       ]);
       assert.equal(failed.status, 'rejected');
       assert.match((failed as PromiseRejectedResult).reason.message, /unique/i);
+      assert.equal(refused.status, 'rejected');
+      assert.equal((refused as PromiseRejectedResult).reason.message, 'turn_0 is not a reviewer');
       assert.equal(committed.status, 'fulfilled');
       assert.equal(later.status, 'fulfilled', 'a transaction after the failed one on the same connection commits');
       assert.equal(read.status, 'fulfilled');
@@ -107,10 +111,16 @@ for (const backend of await backends()) {
     test('a guard on the first statement refuses the rest, and lets them through when it holds', async () => {
       await opened.pipeline.transaction([insertUser('guard_1')]);
       const promote = (from: 'subscriber' | 'reviewer') => opened.db.updateTable('users').set({ role: 'admin' }).where('id', '=', 'guard_1').where('role', '=', from).compile();
-      const onlyIfChanged = { checkFirst: (r: { numAffectedRows?: bigint }) => assert.equal(Number(r.numAffectedRows), 1, 'the role changed meanwhile') };
+      const onlyIfChanged = { guardFirst: () => new Error('the role changed meanwhile') };
       await assert.rejects(opened.pipeline.transaction([promote('reviewer'), insertUser('guard_2')], onlyIfChanged), /the role changed meanwhile/);
       assert.deepEqual(await userIds('guard_'), ['guard_1']);
-      await opened.pipeline.transaction([promote('subscriber'), insertUser('guard_3')], onlyIfChanged);
+      const results = await opened.pipeline.transaction([promote('subscriber'), insertUser('guard_3')], onlyIfChanged);
+      assert.deepEqual(results.map((r) => Number(r.numAffectedRows)), [1, 1]);
+      assert.deepEqual(await userIds('guard_'), ['guard_1', 'guard_3']);
+      assert.equal((await opened.db.selectFrom('users').select('role').where('id', '=', 'guard_1').executeTakeFirstOrThrow()).role, 'admin');
+      // Exactly one row: a guard that changes two refuses too.
+      const demoteBoth = opened.db.updateTable('users').set({ role: 'subscriber' }).where('id', 'in', ['guard_1', 'guard_3']).compile();
+      await assert.rejects(opened.pipeline.transaction([demoteBoth, insertUser('guard_4')], onlyIfChanged), /the role changed meanwhile/);
       assert.deepEqual(await userIds('guard_'), ['guard_1', 'guard_3']);
       assert.equal((await opened.db.selectFrom('users').select('role').where('id', '=', 'guard_1').executeTakeFirstOrThrow()).role, 'admin');
     });
@@ -124,7 +134,7 @@ for (const backend of await backends()) {
 
       const guarded = new ReadBack([byId('back_1')]);
       const promote = opened.db.updateTable('users').set({ role: 'admin' }).where('id', '=', 'back_1').where('role', '=', 'reviewer').compile();
-      await opened.pipeline.transaction([promote, insertUser('back_2')], { checkFirst: (r) => assert.equal(Number(r.numAffectedRows), 1), readBack: guarded });
+      await opened.pipeline.transaction([promote, insertUser('back_2')], { guardFirst: () => new Error('the role changed meanwhile'), readBack: guarded });
       assert.deepEqual(guarded.rows, [[{ id: 'back_1', role: 'admin' }]]);
 
       const failed = new ReadBack([byId('back_1')]);
