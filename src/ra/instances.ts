@@ -95,7 +95,8 @@ async function resolveOwner(ctx: RaContext, actor: Actor, ownerEmail: string | u
     return actor;
   }
   if (!ownerEmail) throw badRequest('OWNER_REQUIRED', 'owner is required: the email of the subscriber who receives the instance.', 'owner');
-  const [owner] = await selectUserByEmail(ctx.db, ownerEmail.toLowerCase());
+  // Through the pipeline: on PostgreSQL it shares a connection with the other requests' batches (pg_lanes.ts).
+  const [[owner]] = await ctx.pipeline.reads([selectUserByEmail.compiled(ctx.db, ownerEmail.toLowerCase())]);
   if (!owner) throw badRequest('OWNER_UNKNOWN', `There is no user ${ownerEmail}; add the user first (certdesk user add).`, 'owner');
   return owner;
 }
