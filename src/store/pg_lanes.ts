@@ -80,9 +80,10 @@ export class PgLanes {
     }
   }
 
-  /** Hands every lane back to the pool, so that the pool can end. */
+  /** Hands every lane back to the pool, so that the pool can end; a batch sent later fails as the ended pool refuses it a connection. */
   async close(): Promise<void> {
-    const lanes = this.#lanes.splice(0).filter((lane): lane is Lane => lane !== null && !lane.dropped);
+    const lanes = this.#lanes.filter((lane): lane is Lane => lane !== null && !lane.dropped);
+    this.#lanes.fill(null);
     for (const lane of lanes) {
       lane.dropped = true;
       const client = await lane.client.catch(() => null);

@@ -105,6 +105,7 @@ for (const backend of await backends()) {
         } finally {
           await fresh.close();
         }
+        await assert.rejects(fresh.pipeline.reads([fresh.db.selectFrom('users').select('id').compile()]), { code: 'DATABASE_UNAVAILABLE' }, 'a batch after closing is refused, not left waiting');
       }
     });
 
