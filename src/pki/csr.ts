@@ -7,7 +7,8 @@ import { CertdeskError } from '../errors.js';
 import { children, oidText, readTlv, TAG, type Tlv } from './der.js';
 import { EXTENSION, readSubjectAltNameValue, subjectAltNameExtension } from './extensions.js';
 import { checkSpkiPolicy } from './keys.js';
-import { publicKeyFromSpki } from './spki_key.js';
+import { checkSignatureOnThread } from './csr_signature_thread.js';
+import { publicKeyFromSpki, spkiKeyInput } from './spki_key.js';
 import { ATTRIBUTE, MAX_COMMON_NAME_LENGTH, buildName, canonicalIp } from './names.js';
 import { splitPemBlocks, toPem } from './pem.js';
 import { describeSignatureOid, signEnvelope, signatureAlgorithmForKey, type SignatureAlgorithmInfo } from './signing.js';
@@ -18,7 +19,6 @@ export interface ParsedCsr {
   dnsNames: string[];
   /** Canonical text form. */
   ipAddresses: string[];
-  publicKey: KeyObject;
   /** The SubjectPublicKeyInfo exactly as in the CSR. */
   spkiDer: Buffer;
   signatureValid: boolean;
@@ -135,37 +135,28 @@ interface ReadCsr {
   signature: Uint8Array;
 }
 
-/** Whether the CSR's own key verifies its signature, here on this thread. */
-function signatureVerifies({ fields, algorithm, infoDer, signature }: ReadCsr): boolean {
-  if (algorithm.hash === undefined) return false;
+const unreadableKey = (): CertdeskError => csrInvalid("The CSR's public key cannot be read.");
+
+/** The CSR's key, read here; throws CSR_INVALID when it cannot be read. */
+function csrKey({ fields }: ReadCsr): KeyObject {
   try {
-    return verify(algorithm.hash, infoDer, fields.publicKey, signature);
+    return publicKeyFromSpki(fields.spkiDer);
   } catch {
-    return false;
+    throw unreadableKey();
   }
 }
 
-/**
- * Whether the CSR's own key verifies its signature, on libuv's thread pool:
- * an ECDSA verification takes 100–200 µs, which the server's one JavaScript
- * thread would otherwise spend on every pasted CSR and ACME finalize.
- */
-function signatureVerifiesInPool({ fields, algorithm, infoDer, signature }: ReadCsr): Promise<boolean> {
-  const hash = algorithm.hash;
-  if (hash === undefined) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    try {
-      verify(hash, infoDer, fields.publicKey, signature, (error, valid) => resolve(!error && valid));
-    } catch {
-      resolve(false);
-    }
-  });
-}
-
-/** Parses a CSR and checks its signature, without any policy. */
+/** Parses a CSR and checks its signature here, without any policy. */
 export function parseCsr(pem: string): ParsedCsr {
   const read = readCsr(pem);
-  return { ...read.fields, signatureValid: signatureVerifies(read) };
+  const key = csrKey(read);
+  let signatureValid = false;
+  try {
+    signatureValid = read.algorithm.hash !== undefined && verify(read.algorithm.hash, read.infoDer, key, read.signature);
+  } catch {
+    signatureValid = false;
+  }
+  return { ...read.fields, signatureValid };
 }
 
 /**
@@ -206,12 +197,6 @@ function readCsr(pem: string): ReadCsr {
   } catch {
     throw csrInvalid('The CSR is not a valid PKCS#10 structure.');
   }
-  let publicKey: KeyObject;
-  try {
-    publicKey = publicKeyFromSpki(spkiDer);
-  } catch {
-    throw csrInvalid("The CSR's public key cannot be read.");
-  }
   let commonNames: string[];
   let altNames: { dnsNames: string[]; ipAddresses: string[] };
   try {
@@ -224,7 +209,7 @@ function readCsr(pem: string): ReadCsr {
   if (commonNames.length > 1) throw csrInvalid(`The CSR's subject has ${commonNames.length} common names (CN); use one.`);
 
   const algorithm = describeSignatureOid(algorithmOid);
-  const fields: ReadCsr['fields'] = { der, ...altNames, publicKey, spkiDer: Buffer.from(spkiDer), signatureAlgorithm: algorithm.name };
+  const fields: ReadCsr['fields'] = { der, ...altNames, spkiDer: Buffer.from(spkiDer), signatureAlgorithm: algorithm.name };
   if (commonNames[0] !== undefined) fields.commonName = commonNames[0];
   return { fields, algorithm, infoDer, signature };
 }
@@ -244,13 +229,16 @@ export async function checkCsr(pem: string, expectedNames: string[]): Promise<Pa
   const { algorithm } = read;
   const csr: ParsedCsr = { ...read.fields, signatureValid: false };
   if (algorithm.hash === undefined) {
+    csrKey(read);
     throw new CertdeskError(
       'CSR_SIGNATURE_UNSUPPORTED',
       `The CSR is signed with ${csr.signatureAlgorithm}, which certdesk cannot verify. Sign it with SHA-256 (ECDSA or RSA PKCS#1 v1.5).`,
       { status: 400, field: 'csr.pem' },
     );
   }
-  csr.signatureValid = await signatureVerifiesInPool(read);
+  const verdict = await checkSignatureOnThread({ hash: algorithm.hash, key: spkiKeyInput(csr.spkiDer), signed: read.infoDer, signature: read.signature });
+  if (verdict === 'unreadable-key') throw unreadableKey();
+  csr.signatureValid = verdict === 'valid';
   if (!csr.signatureValid) {
     throw new CertdeskError('CSR_BAD_SIGNATURE', "The CSR's signature does not verify with its own public key; the CSR was altered or damaged. Generate it again.", {
       status: 400,

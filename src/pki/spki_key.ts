@@ -56,10 +56,16 @@ function rsaJwk(spki: Buffer): JsonWebKey | null {
   }
 }
 
-/** The public key in `spkiDer`; throws as createPublicKey does when it cannot be read. */
-export function publicKeyFromSpki(spkiDer: Uint8Array): KeyObject {
+/** What to hand createPublicKey for the key in `spkiDer`: plain data, so it can also be posted to another thread. */
+export type SpkiKeyInput = { key: JsonWebKey; format: 'jwk' } | { key: Buffer; format: 'der'; type: 'spki' };
+
+export function spkiKeyInput(spkiDer: Uint8Array): SpkiKeyInput {
   const spki = Buffer.from(spkiDer.buffer, spkiDer.byteOffset, spkiDer.byteLength);
   const jwk = ecJwk(spki) ?? rsaJwk(spki);
-  if (jwk) return createPublicKey({ key: jwk, format: 'jwk' });
-  return createPublicKey({ key: spki, format: 'der', type: 'spki' });
+  return jwk ? { key: jwk, format: 'jwk' } : { key: spki, format: 'der', type: 'spki' };
+}
+
+/** The public key in `spkiDer`; throws as createPublicKey does when it cannot be read. */
+export function publicKeyFromSpki(spkiDer: Uint8Array): KeyObject {
+  return createPublicKey(spkiKeyInput(spkiDer));
 }
