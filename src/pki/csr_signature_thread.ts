@@ -82,6 +82,14 @@ function started(): Worker {
   return thread;
 }
 
+/**
+ * The check with its bytes copied out: a posted view takes its whole
+ * ArrayBuffer along, and a CSR's parts are views into Node's 8 KB pool.
+ */
+function alone({ hash, key, signed, signature }: SignatureCheck): SignatureCheck {
+  return { hash, key: key.format === 'der' ? { ...key, key: Buffer.from(new Uint8Array(key.key).buffer) } : key, signed: new Uint8Array(signed), signature: new Uint8Array(signature) };
+}
+
 export function checkSignatureOnThread(check: SignatureCheck): Promise<SignatureVerdict> {
   const id = nextId++;
   return new Promise((resolve) => {
@@ -89,6 +97,6 @@ export function checkSignatureOnThread(check: SignatureCheck): Promise<Signature
     const thread = started();
     // Held open only while a check waits on it.
     thread.ref();
-    thread.postMessage({ id, check });
+    thread.postMessage({ id, check: alone(check) });
   });
 }
