@@ -1,4 +1,4 @@
-import { randomBytes, scryptSync, timingSafeEqual, createHash } from 'node:crypto';
+import { hash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 
 const N = 16384;
 
@@ -23,5 +23,5 @@ export function randomSecret(bytes = 24): string {
 
 /** Tokens are stored only as their SHA-256; a stolen database does not yield a usable token. */
 export function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return hash('sha256', token, 'hex');
 }
