@@ -10,7 +10,8 @@ import type { Logger } from '../log.js';
 import { type Durability, GroupCommitSqlite } from './group_commit_sqlite.js';
 import { migrationProvider } from './migrations.js';
 import { namedStatementPool } from './pg_named_statements.js';
-import { type Pipeline, sequentialPipeline } from './pipeline.js';
+import type { Pipeline } from './pipeline.js';
+import { sqlitePipeline } from './sqlite_pipeline.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -42,7 +43,7 @@ function openSqlite(file: string): OpenedDatabase {
   // Concurrent requests' writes share one COMMIT (and one fsync) per event-loop turn.
   const groupCommit = new GroupCommitSqlite(sqlite);
   const db = new Kysely<Database>({ dialect: groupCommit.dialect() });
-  return { db, dialect: 'sqlite', durability: groupCommit, pipeline: sequentialPipeline(db), close: () => db.destroy() };
+  return { db, dialect: 'sqlite', durability: groupCommit, pipeline: sqlitePipeline(groupCommit), close: () => db.destroy() };
 }
 
 async function openPostgres(url: string, logger?: Pick<Logger, 'warn'>): Promise<OpenedDatabase> {

@@ -3,9 +3,10 @@
  * statements up front (the reads behind an instance's detail, the writes of
  * one workflow step) hands them over together: on PostgreSQL they leave in one
  * socket write and come back in one pass, instead of one round trip each;
- * embedded SQLite runs them one after the other, as it would anyway.
+ * embedded SQLite runs them one after the other in one hold of its connection
+ * (`sqlite_pipeline.ts`).
  */
-import type { CompiledQuery, Kysely, QueryResult } from 'kysely';
+import type { CompiledQuery, QueryResult } from 'kysely';
 
 /** The rows of each query, in the order of the queries. */
 export type RowsOf<Queries extends readonly CompiledQuery<unknown>[]> = { [K in keyof Queries]: Queries[K] extends CompiledQuery<infer Row> ? Row[] : never };
@@ -43,29 +44,4 @@ export interface Pipeline {
   transaction(queries: readonly CompiledQuery<unknown>[], options?: TransactionOptions): Promise<QueryResult<unknown>[]>;
   /** Runs independent reads together and returns the rows of each. */
   reads<Queries extends readonly CompiledQuery<unknown>[]>(queries: readonly [...Queries]): Promise<RowsOf<Queries>>;
-}
-
-/** The pipeline of a database whose statements cost no round trip (embedded SQLite): one statement after the other. */
-export function sequentialPipeline<DB>(db: Kysely<DB>): Pipeline {
-  return {
-    async transaction(queries, options = {}) {
-      const results = await db.transaction().execute(async (trx) => {
-        const results: QueryResult<unknown>[] = [];
-        for (const query of queries) {
-          const result = await trx.executeQuery(query);
-          if (results.length === 0 && options.guardFirst && Number(result.numAffectedRows) !== 1) throw options.guardFirst();
-          results.push(result);
-        }
-        return results;
-      });
-      if (options.readBack) options.readBack.rows = await readEach(options.readBack.queries);
-      return results;
-    },
-    reads: readEach,
-  };
-  async function readEach<Queries extends readonly CompiledQuery<unknown>[]>(queries: readonly [...Queries]): Promise<RowsOf<Queries>> {
-    const rows: unknown[][] = [];
-    for (const query of queries) rows.push((await db.executeQuery(query)).rows);
-    return rows as RowsOf<Queries>;
-  }
 }

@@ -144,6 +144,41 @@ for (const backend of await backends()) {
       assert.deepEqual(await failed.read(opened.pipeline), [[{ id: 'back_1', role: 'admin' }]], 'read() reads now when the transaction did not');
     });
 
+    test('batches never see the writes of a transaction still open across awaits, and keep none of one rolled back', async () => {
+      const byId = (id: string) => opened.db.selectFrom('users').select('id').where('id', '=', id).compile();
+      let opening!: () => void;
+      const opened_ = new Promise<void>((resolve) => (opening = resolve));
+      let finish!: () => void;
+      const finished = new Promise<void>((resolve) => (finish = resolve));
+      let committed = false;
+      const open = opened.db.transaction().execute(async (trx) => {
+        await trx.insertInto('users').values({ id: 'open_1', email: 'open_1@example.com', role: 'subscriber', password_hash: null, created_at: AT }).execute();
+        opening();
+        await finished;
+      });
+      await opened_;
+      // On SQLite the batches wait for the one connection; on PostgreSQL they run beside the open transaction.
+      const read = opened.pipeline.reads([byId('open_1')]).then(([rows]) => ({ rows, committed }));
+      const written = opened.pipeline.transaction([insertUser('open_2')]);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      committed = true;
+      finish();
+      await open;
+      const seen = await read;
+      assert.deepEqual(seen.rows.map((r) => r.id), seen.committed ? ['open_1'] : []);
+      await written;
+      assert.deepEqual(await userIds('open_'), ['open_1', 'open_2']);
+
+      const refused = opened.db.transaction().execute(async (trx) => {
+        await trx.insertInto('users').values({ id: 'undone_1', email: 'undone_1@example.com', role: 'subscriber', password_hash: null, created_at: AT }).execute();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        throw new Error('changed its mind');
+      });
+      const [[duringRollback]] = await Promise.all([opened.pipeline.reads([byId('undone_1')]), assert.rejects(refused, /changed its mind/)]);
+      assert.deepEqual(duringRollback, []);
+      assert.deepEqual(await userIds('undone_'), []);
+    });
+
     test('reads come back in the order they were given, each with its own rows', async () => {
       await opened.pipeline.transaction([insertUser('read_a'), insertUser('read_b')]);
       const byId = (id: string) => opened.db.selectFrom('users').select(['id', 'email']).where('id', '=', id).compile();
