@@ -81,6 +81,14 @@ for (const backend of await backends()) {
       const id = await assertIssuedInstance(alice, 'www.example.com');
       assert.equal((await alice.get(`/api/v1/instances/${id}`)).body.status, 'issued');
 
+      // The same account orders the name again: its valid authorization serves the new order, which is ready at once.
+      await grant(admin, 'alice@example.com', 'dv', 'single');
+      const repeat = await client.createOrder({ identifiers: [{ type: 'dns', value: 'www.example.com' }] });
+      assert.equal(repeat.status, 'ready');
+      const [reused] = await client.getAuthorizations(repeat);
+      assert.equal(reused?.status, 'valid');
+      assert.equal(reused?.challenges.find((c) => c.type === 'http-01')?.status, 'valid');
+
       const certId = await ariCertId(pem);
       const info = await acmeRenewalInfo(certId);
       assert.ok(new Date(info.suggestedWindow.start) < new Date(info.suggestedWindow.end));

@@ -6,7 +6,7 @@
 import { sql } from 'kysely';
 import { randomPool } from '../../random_pool.js';
 import { newId } from '../../store/ids.js';
-import { insertRows, prepared } from '../../store/prepared.js';
+import { insertRows, prepared, updateWhere } from '../../store/prepared.js';
 import type { AcmeAccountTable, AcmeAuthorizationTable, AcmeChallengeTable, AcmeChallengeType, AcmeOrderStatus } from '../../store/schema.js';
 import { checkAcmeDns01 } from '../../va/acme_dns01.js';
 import { checkAcmeHttp01 } from '../../va/acme_http01.js';
@@ -54,16 +54,7 @@ export function keyAuthorization(token: string, accountThumbprint: string): stri
 /** A valid authorization of this account for the identifier, or a new pending one with fresh challenges. */
 export async function authorizationFor(ctx: RaContext, accountId: string, identifier: AcmeIdentifier): Promise<AcmeAuthorizationTable> {
   const now = ctx.clock.now();
-  const existing = await ctx.db
-    .selectFrom('acme_authorizations')
-    .selectAll()
-    .where('account_id', '=', accountId)
-    .where('identifier', '=', identifier.name)
-    .where('wildcard', '=', identifier.wildcard ? 1 : 0)
-    .where('status', '=', 'valid')
-    .where('expires', '>', now.toISOString())
-    .orderBy('expires', 'desc')
-    .executeTakeFirst();
+  const [existing] = await reusableAuthorization(ctx.db, accountId, identifier.name, identifier.wildcard ? 1 : 0, now.toISOString());
   if (existing && isReusable(existing, now)) return existing;
   const authz: AcmeAuthorizationTable = {
     id: newId('authz'),
@@ -89,6 +80,27 @@ export async function authorizationFor(ctx: RaContext, accountId: string, identi
 const authorizationById = prepared((db, id: string) => db.selectFrom('acme_authorizations').selectAll().where('id', '=', id));
 const challengesOf = prepared((db, authorizationId: string) => db.selectFrom('acme_challenges').selectAll().where('authorization_id', '=', authorizationId).orderBy('type'));
 const authorizationIdOfChallenge = prepared((db, challengeId: string) => db.selectFrom('acme_challenges').select('authorization_id').where('id', '=', challengeId));
+const reusableAuthorization = prepared((db, accountId: string, identifier: string, wildcard: number, validUntilAfter: string) =>
+  db
+    .selectFrom('acme_authorizations')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('identifier', '=', identifier)
+    .where('wildcard', '=', wildcard)
+    .where('status', '=', sql.lit('valid'))
+    .where('expires', '>', validUntilAfter)
+    .orderBy('expires', 'desc')
+    .limit(sql.lit(1)),
+);
+/** Orders of the account still open (literal statuses, so SQLite can use the partial index acme_orders_open) that list the authorization. */
+const openOrdersUsing = prepared((db, accountId: string, quotedAuthzPattern: string) =>
+  db
+    .selectFrom('acme_orders')
+    .select('instance_id')
+    .where('account_id', '=', accountId)
+    .where('status', 'in', [sql.lit<AcmeOrderStatus>('pending'), sql.lit<AcmeOrderStatus>('ready')])
+    .where('authorization_ids', 'like', quotedAuthzPattern),
+);
 
 /** The authorization as the account sees it, with pending ones past their expiry shown as expired. */
 export async function loadAuthorization(ctx: RaContext, account: AcmeAccountTable, id: string): Promise<{ authz: AcmeAuthorizationTable; challenges: AcmeChallengeTable[] }> {
@@ -150,8 +162,8 @@ export async function respondToChallenge(ctx: RaContext, account: AcmeAccountTab
     const settled: AcmeChallengeTable = { ...challenge, status: result.ok ? 'valid' : 'invalid', validated_at: result.ok ? now.toISOString() : null, error };
     const authzAfter: AcmeAuthorizationTable = result.ok ? { ...authz, status: 'valid', expires: authorizationExpiry('valid', now).toISOString() } : { ...authz, status: 'invalid' };
     await ctx.db.transaction().execute(async (trx) => {
-      await trx.updateTable('acme_challenges').set({ status: settled.status, validated_at: settled.validated_at, error }).where('id', '=', challenge.id).execute();
-      await trx.updateTable('acme_authorizations').set({ status: authzAfter.status, expires: authzAfter.expires }).where('id', '=', authz.id).execute();
+      await trx.executeQuery(updateWhere(trx, 'acme_challenges', { status: settled.status, validated_at: settled.validated_at, error }, { id: challenge.id }));
+      await trx.executeQuery(updateWhere(trx, 'acme_authorizations', { status: authzAfter.status, expires: authzAfter.expires }, { id: authz.id }));
     });
     for (const instanceId of await instancesUsing(ctx, account.id, authz.id)) {
       await recordEvent(ctx.db, {
@@ -179,13 +191,6 @@ function runCheck(ctx: RaContext, type: AcmeChallengeType, domain: string, token
 
 /** Instances whose open ACME orders use this authorization (for their timelines); only the account's own orders can. */
 async function instancesUsing(ctx: RaContext, accountId: string, authzId: string): Promise<string[]> {
-  const rows = await ctx.db
-    .selectFrom('acme_orders')
-    .select('instance_id')
-    .where('account_id', '=', accountId)
-    // Literals, so SQLite can use the partial index acme_orders_open.
-    .where('status', 'in', [sql.lit<AcmeOrderStatus>('pending'), sql.lit<AcmeOrderStatus>('ready')])
-    .where('authorization_ids', 'like', `%"${authzId}"%`)
-    .execute();
+  const rows = await openOrdersUsing(ctx.db, accountId, `%"${authzId}"%`);
   return [...new Set(rows.map((r) => r.instance_id))];
 }

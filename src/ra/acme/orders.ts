@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { CertdeskError } from '../../errors.js';
 import { toPem } from '../../pki/pem.js';
 import { newId } from '../../store/ids.js';
-import { insertRows } from '../../store/prepared.js';
+import { insertRows, prepared, updateWhere } from '../../store/prepared.js';
 import type { AcmeAccountTable, AcmeAuthorizationTable, AcmeOrderTable, ApplicationTable, InstanceTable } from '../../store/schema.js';
 import { checkCaa } from '../../va/caa.js';
 import { expectedIssueWindow } from '../business_days.js';
@@ -75,6 +75,16 @@ async function refuseByCaa(ctx: RaContext, names: readonly BoundName[]): Promise
 
 const CLAIM_BATCH = 8;
 
+const selectOrder = prepared((db, id: string) => db.selectFrom('acme_orders').selectAll().where('id', '=', id));
+const selectOrderStatus = prepared((db, id: string) => db.selectFrom('acme_orders').select('status').where('id', '=', id));
+const selectInstanceOutcome = prepared((db, id: string) => db.selectFrom('instances').select(['status', 'certificate_id', 'failure_reason']).where('id', '=', id));
+const selectOwnerEmail = prepared((db, id: string) => db.selectFrom('users').select('email').where('id', '=', id));
+const selectEabInstance = prepared((db, kid: string) => db.selectFrom('acme_eab_keys').select('instance_id').where('id', '=', kid));
+const selectOrderOfCertificate = prepared((db, accountId: string, certificateId: string) =>
+  db.selectFrom('acme_orders').select('id').where('account_id', '=', accountId).where('certificate_id', '=', certificateId),
+);
+const selectCertificatePems = prepared((db, id: string) => db.selectFrom('certificates').select(['pem', 'chain_pem']).where('id', '=', id));
+
 /**
  * The subscriber's unclaimed DV instances that can hold `names`, smallest
  * first (domain_count is the size: 1 for single and wildcard, N for multi),
@@ -113,19 +123,14 @@ async function claimInstance(ctx: RaContext, account: AcmeAccountTable, names: r
     throw acmeError('unauthorized', 'This ACME account is not bound to a subscriber; create it with External Account Binding (an EAB key from certdesk) to order certificates.');
   }
   const onlyInstance = account.eab_kid
-    ? (await ctx.db.selectFrom('acme_eab_keys').select('instance_id').where('id', '=', account.eab_kid).executeTakeFirst())?.instance_id ?? null
+    ? (await selectEabInstance(ctx.db, account.eab_kid))[0]?.instance_id ?? null
     : null;
   const target = nextStatus('pending_application', 'submit', 'dv');
   for (;;) {
     const candidates = await fittingInstances(ctx, account.owner_id, names, onlyInstance);
     for (const instance of candidates) {
-      const claimed = await ctx.db
-        .updateTable('instances')
-        .set({ status: target, updated_at: ctx.clock.now().toISOString() })
-        .where('id', '=', instance.id)
-        .where('status', '=', 'pending_application')
-        .executeTakeFirst();
-      if (Number(claimed.numUpdatedRows) === 1) return { ...instance, status: target };
+      const claimed = await ctx.db.executeQuery(updateWhere(ctx.db, 'instances', { status: target, updated_at: ctx.clock.now().toISOString() }, { id: instance.id, status: 'pending_application' }));
+      if (Number(claimed.numAffectedRows) === 1) return { ...instance, status: target };
     }
     // A full batch taken by concurrent orders may hide more candidates behind it.
     if (candidates.length < CLAIM_BATCH) break;
@@ -142,7 +147,8 @@ function contactEmail(account: AcmeAccountTable, ownerEmail: string): string {
 /** Saves the application on the claimed instance and submits it: CSR mode manual, the CSR comes with finalize. */
 async function applyOnInstance(ctx: RaContext, account: AcmeAccountTable, instance: InstanceTable, names: BoundName[], orderId: string): Promise<void> {
   const now = ctx.clock.now();
-  const owner = await ctx.db.selectFrom('users').select('email').where('id', '=', instance.owner_id).executeTakeFirstOrThrow();
+  const [owner] = await selectOwnerEmail(ctx.db, instance.owner_id);
+  if (!owner) throw new Error(`instance ${instance.id} names owner ${instance.owner_id}, who does not exist`);
   const email = contactEmail(account, owner.email);
   const row: ApplicationTable = {
     instance_id: instance.id,
@@ -299,7 +305,7 @@ async function refresh(ctx: RaContext, order: AcmeOrderTable): Promise<AcmeOrder
   const now = ctx.clock.now();
   const ids = JSON.parse(order.authorization_ids) as string[];
   const authzs = await ctx.db.selectFrom('acme_authorizations').select(['status', 'expires']).where('id', 'in', ids).execute();
-  const instance = await ctx.db.selectFrom('instances').select(['status', 'certificate_id', 'failure_reason']).where('id', '=', order.instance_id).executeTakeFirstOrThrow();
+  const instance = await instanceOutcome(ctx, order.instance_id);
   let next: AcmeOrderTable = order;
   if (order.status !== 'pending' && (instance.status === 'issued' || instance.status === 'validation_failed')) {
     next = settledOrder(order, instance);
@@ -314,12 +320,18 @@ async function refresh(ctx: RaContext, order: AcmeOrderTable): Promise<AcmeOrder
   } else if (authzs.length === ids.length && authzs.every((a) => a.status === 'valid')) {
     next = { ...order, status: 'ready' };
   }
-  if (next.status !== order.status) await ctx.db.updateTable('acme_orders').set({ status: next.status, error: next.error, certificate_id: next.certificate_id }).where('id', '=', order.id).execute();
+  if (next.status !== order.status) await ctx.db.executeQuery(updateWhere(ctx.db, 'acme_orders', { status: next.status, error: next.error, certificate_id: next.certificate_id }, { id: order.id }));
   return next;
 }
 
+async function instanceOutcome(ctx: RaContext, instanceId: string): Promise<Pick<InstanceTable, 'status' | 'certificate_id' | 'failure_reason'>> {
+  const [instance] = await selectInstanceOutcome(ctx.db, instanceId);
+  if (!instance) throw new Error(`ACME order names instance ${instanceId}, which does not exist`);
+  return instance;
+}
+
 async function loadOrder(ctx: RaContext, account: AcmeAccountTable, id: string): Promise<AcmeOrderTable> {
-  const order = await ctx.db.selectFrom('acme_orders').selectAll().where('id', '=', id).executeTakeFirst();
+  const [order] = await selectOrder(ctx.db, id);
   if (!order || order.account_id !== account.id) throw acmeError('malformed', `There is no order ${id} of this account.`, { status: 404 });
   return order;
 }
@@ -351,16 +363,15 @@ export async function finalizeOrder(ctx: RaContext, account: AcmeAccountTable, i
   }
   return ctx.locks.run(order.instance_id, async () => {
     // Under the instance's lock: a finalize that got here first has recorded its outcome.
-    const current = await ctx.db.selectFrom('acme_orders').select('status').where('id', '=', id).executeTakeFirstOrThrow();
-    if (current.status !== 'ready') throw acmeError('orderNotReady', `Order ${id} is ${current.status}: an earlier finalize request settled it.`);
+    const [current] = await selectOrderStatus(ctx.db, id);
+    if (current?.status !== 'ready') throw acmeError('orderNotReady', `Order ${id} is ${current?.status ?? 'gone'}: an earlier finalize request settled it.`);
     const now = ctx.clock.now();
     await ctx.db.updateTable('applications').set({ csr_pem: pem, updated_at: now.toISOString() }).where('instance_id', '=', order.instance_id).execute();
     await recordEvent(ctx.db, { instanceId: order.instance_id, type: 'acme_finalized', message: `ACME order ${id} finalized with the client's CSR for ${names.join(', ')}.`, at: now, data: { orderId: id } });
     // newOrder asked CAA for every name just before it created the order.
     await issueIfReady(ctx, order.instance_id, { caaAllowedAt: new Date(order.created_at) });
-    const instance = await ctx.db.selectFrom('instances').select(['status', 'certificate_id', 'failure_reason']).where('id', '=', order.instance_id).executeTakeFirstOrThrow();
-    const done = settledOrder(order, instance);
-    await ctx.db.updateTable('acme_orders').set({ status: done.status, certificate_id: done.certificate_id, error: done.error }).where('id', '=', id).execute();
+    const done = settledOrder(order, await instanceOutcome(ctx, order.instance_id));
+    await ctx.db.executeQuery(updateWhere(ctx.db, 'acme_orders', { status: done.status, certificate_id: done.certificate_id, error: done.error }, { id }));
     return view(done);
   });
 }
@@ -374,8 +385,8 @@ function settledOrder(order: AcmeOrderTable, instance: Pick<InstanceTable, 'stat
 
 /** The issued certificate and its chain (leaf first), for the account that ordered it. */
 export async function certificateChain(ctx: RaContext, account: AcmeAccountTable, certificateId: string): Promise<string> {
-  const order = await ctx.db.selectFrom('acme_orders').select('id').where('account_id', '=', account.id).where('certificate_id', '=', certificateId).executeTakeFirst();
-  const cert = order ? await ctx.db.selectFrom('certificates').select(['pem', 'chain_pem']).where('id', '=', certificateId).executeTakeFirst() : undefined;
+  const [order] = await selectOrderOfCertificate(ctx.db, account.id, certificateId);
+  const [cert] = order ? await selectCertificatePems(ctx.db, certificateId) : [];
   if (!cert) throw acmeError('malformed', `There is no certificate ${certificateId} ordered by this account.`, { status: 404 });
   return cert.pem + cert.chain_pem;
 }

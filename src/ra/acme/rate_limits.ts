@@ -1,5 +1,5 @@
 /** ACME rate limits: new orders per account per hour and per registered domain per week (settings). */
-import { insertRows } from '../../store/prepared.js';
+import { insertRows, prepared } from '../../store/prepared.js';
 import type { RaContext } from '../context.js';
 import { acmeError } from './errors.js';
 
@@ -16,14 +16,17 @@ export function retryAfterSeconds(input: { count: number; limit: number; oldestA
   return Math.max(1, Math.ceil((frees - input.now.getTime()) / 1000));
 }
 
-async function bucketState(ctx: RaContext, bucket: string, since: Date): Promise<{ count: number; oldestAt: Date | null }> {
-  const row = await ctx.db
+const bucketRow = prepared((db, bucket: string, since: string) =>
+  db
     .selectFrom('acme_rate_events')
     .select((eb) => [eb.fn.countAll<number | string>().as('count'), eb.fn.min('at').as('oldest')])
     .where('bucket', '=', bucket)
-    .where('at', '>', since.toISOString())
-    .executeTakeFirstOrThrow();
-  return { count: Number(row.count), oldestAt: row.oldest ? new Date(String(row.oldest)) : null };
+    .where('at', '>', since),
+);
+
+async function bucketState(ctx: RaContext, bucket: string, since: Date): Promise<{ count: number; oldestAt: Date | null }> {
+  const [row] = await bucketRow(ctx.db, bucket, since.toISOString());
+  return { count: Number(row?.count ?? 0), oldestAt: row?.oldest ? new Date(String(row.oldest)) : null };
 }
 
 /** Refuses a new order with `rateLimited` and Retry-After when the account or any of the domains is at its limit. */
