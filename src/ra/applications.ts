@@ -217,6 +217,9 @@ export async function submitApplication(ctx: RaContext, actor: Actor, instanceId
     const confirmToken = instance.product === 'dv' ? null : randomSecret();
     const resetReview = confirmToken || application.email_confirm_token_hash !== null || application.email_confirmed_at !== null || application.phone_verification !== null;
     const confirmation = confirmToken ? stepMail(ctx, instanceId, confirmationMailOf(ctx, instance, view, confirmToken), 'the confirmation email', now) : null;
+    // The reply's detail: the lock keeps the application and the certificate as read unless this submission changes them.
+    if (!resetReview) readBack?.hold('application', [application]);
+    if (instance.certificate_id === null) readBack?.hold('certificate', []);
     await ctx.pipeline.transaction(
       [
         updateWhere(

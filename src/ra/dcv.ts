@@ -98,6 +98,9 @@ export async function verifyNow(ctx: RaContext, actor: Actor, instanceId: string
     const instance = ownedInstance(actor, instanceId, row);
     nextStatus(instance.status, 'verify', instance.product);
     const { stillPending, writes } = await checkPending(ctx, instanceId, 'user', pending);
+    // The reply's detail: the lock keeps the application and the certificate as read; an issuance holds its new certificate.
+    if (application) readBack?.hold('application', [application]);
+    if (instance.certificate_id === null) readBack?.hold('certificate', []);
     await issueIfReady(ctx, instanceId, { instance, namesPending: stillPending, ...(application ? { application } : {}) }, writes, readBack);
   });
 }

@@ -41,9 +41,17 @@ export function createdInstanceDetail(ctx: RaContext, actor: Actor, row: Summary
   return detailOf(ctx, visibleSummary(actor, row.id, row), { parts: [], documents: [], approvals: [], validations: [] });
 }
 
-/** The reads behind an instance's detail: the instance with what hangs off it, read together. A step may run them with its transaction. */
+/**
+ * The reads behind an instance's detail: the instance with what hangs off it,
+ * read together. A step may run them with its transaction, and hold the
+ * rows it already has of the application (`'application'`) and of the
+ * certificate (`'certificate'`, none before issuance).
+ */
 export function detailReadBack(ctx: RaContext, id: string) {
-  return new ReadBack([selectSummaryRow.compiled(ctx.db, id), selectApplication.compiled(ctx.db, id), selectValidations.compiled(ctx.db, id), selectCertificateOf.compiled(ctx.db, id)]);
+  return new ReadBack(
+    [selectSummaryRow.compiled(ctx.db, id), selectApplication.compiled(ctx.db, id), selectValidations.compiled(ctx.db, id), selectCertificateOf.compiled(ctx.db, id)],
+    { application: 1, certificate: 3 },
+  );
 }
 
 /** `readBack`: the detail's reads, already run by the step that wrote; read now if it has no rows. */

@@ -214,6 +214,7 @@ async function sign(
     detailsUrl: detailsUrl(ctx, instance.id),
   });
   const notice = stepMail(ctx, instance.id, mail, 'the issuance notice', now);
+  ending.readBack?.hold('certificate', [cert]);
   await ctx.pipeline.transaction([
     ...stepWrites,
     insertRows(ctx.db, 'certificates', cert),

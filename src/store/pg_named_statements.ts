@@ -154,7 +154,7 @@ async function answers(sent: Promise<pg.QueryResult>[]): Promise<pg.QueryResult[
 
 /** Hands `readBack` the rows of the answers from `from` on (the reads after the COMMIT). */
 function fillReadBack(readBack: TransactionOptions['readBack'], results: pg.QueryResult[], from: number): void {
-  if (readBack) readBack.rows = results.slice(from).map((result) => result.rows);
+  readBack?.fill(results.slice(from).map((result) => result.rows));
 }
 
 /**
@@ -170,7 +170,7 @@ async function sendOnLane(lanes: PgLanes, configFor: QueryConfigFor, queries: re
   const readBack = transaction ? options.readBack : undefined;
   let sent: Promise<pg.QueryResult>[];
   try {
-    sent = transaction ? submit(client, configFor, ['BEGIN'], queries, ['COMMIT'], readBack?.queries) : submit(client, configFor, [], queries, []);
+    sent = transaction ? submit(client, configFor, ['BEGIN'], queries, ['COMMIT'], readBack?.pending) : submit(client, configFor, [], queries, []);
   } catch (error) {
     // Half a transaction may be out without its COMMIT; only closing the connection undoes it.
     lanes.discard(client, error instanceof Error ? error : new Error(String(error)));

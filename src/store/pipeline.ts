@@ -27,13 +27,37 @@ export interface TransactionOptions {
  * What a step's reply reads once the step committed (an instance's detail).
  * A step that ends in a transaction hands it to that transaction, saving the
  * reply its own trip to PostgreSQL; `rows` stays undefined when the step
- * committed nothing, and the reply then reads by itself.
+ * committed nothing, and the reply then reads by itself. A step may `hold`
+ * the rows of a labelled read that it read under the instance's lock and its
+ * transaction leaves as they are; the transaction then does not send it.
  */
 export class ReadBack<Queries extends readonly CompiledQuery<unknown>[] = readonly CompiledQuery<unknown>[]> {
   rows: RowsOf<Queries> | undefined;
-  constructor(readonly queries: readonly [...Queries]) {}
+  readonly #held = new Map<number, unknown[]>();
+  constructor(
+    readonly queries: readonly [...Queries],
+    /** The position in `queries` of each read a step may hold. */
+    private readonly labels: Readonly<Record<string, number>> = {},
+  ) {}
 
-  /** The rows the transaction read back, or else read now. */
+  /** The rows of the read labelled `label` (if this read-back has one), as the step's transaction leaves them. */
+  hold(label: string, rows: unknown[]): void {
+    const at = this.labels[label];
+    if (at !== undefined) this.#held.set(at, rows);
+  }
+
+  /** The reads the transaction still has to send, in order. */
+  get pending(): CompiledQuery<unknown>[] {
+    return this.queries.filter((_, at) => !this.#held.has(at));
+  }
+
+  /** Takes the rows of `pending`'s reads, run after the transaction committed. */
+  fill(pendingRows: unknown[][]): void {
+    let next = 0;
+    this.rows = this.queries.map((_, at) => this.#held.get(at) ?? pendingRows[next++]) as RowsOf<Queries>;
+  }
+
+  /** The rows the transaction read back, or else all of them read now. */
   async read(pipeline: Pipeline): Promise<RowsOf<Queries>> {
     return this.rows ?? pipeline.reads<Queries>(this.queries);
   }

@@ -29,7 +29,7 @@ export function sqlitePipeline(batcher: GroupCommitSqlite): Pipeline {
           batcher.rollbackTransaction();
           throw error;
         }
-        if (options.readBack) options.readBack.rows = readAll(options.readBack.queries);
+        options.readBack?.fill(readAll(options.readBack.pending));
         return results;
       } finally {
         batcher.release();

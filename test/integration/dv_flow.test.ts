@@ -42,6 +42,7 @@ for (const backend of await backends()) {
       await expectOk(alice.put(`/api/v1/instances/${id}/application`, { domains: ['www.example.com'], csr: { mode: 'auto', keyAlgorithm: 'ecdsa-p256' }, contact }));
       const submitted = await expectOk(alice.post(`/api/v1/instances/${id}/submit`));
       assert.equal(submitted.status, 'domain_verification');
+      assert.deepEqual(submitted, await expectOk(alice.get(`/api/v1/instances/${id}`)), 'the reply is the detail as read afterwards');
       const hours = (Date.parse(submitted.expectedIssueDate.latest) - Date.parse(submitted.submittedAt)) / 3600_000;
       assert.equal(hours, 2, 'DV is expected within hours');
       const [v] = submitted.validation;
@@ -70,6 +71,7 @@ for (const backend of await backends()) {
       assert.deepEqual(issued.certificate.names, ['www.example.com']);
       assert.match(issued.certificate.fingerprints.sha256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
       assert.equal(issued.certificate.keyAlgorithm, 'ECDSA P-256');
+      assert.deepEqual(issued, await expectOk(alice.get(`/api/v1/instances/${id}`)), 'the reply shows the issued certificate as read afterwards');
 
       const progress = await expectOk(alice.get(`/api/v1/instances/${id}/progress`));
       const types = progress.events.map((e: any) => e.type);
