@@ -8,7 +8,6 @@ import { randomPool } from '../random_pool.js';
 import { createCsr } from '../pki/csr.js';
 import { generateKeyPair, KEY_ALGORITHMS, type KeyAlgorithm } from '../pki/keys.js';
 import { newId } from '../store/ids.js';
-import type { ReadBack } from '../store/pipeline.js';
 import { insertRows, prepared, updateWhere } from '../store/prepared.js';
 import type { ApplicationTable, InstanceTable, ValidationTable } from '../store/schema.js';
 import { dnsChallenge, fileChallenge } from '../va/challenge.js';
@@ -19,6 +18,7 @@ import { checkCsrOnce, parseCsrOnce } from './checked_csrs.js';
 import type { RaContext } from './context.js';
 import { DCV_DEADLINE_DAYS } from './dcv_schedule.js';
 import { checkQualificationDocument, DOCUMENT_KINDS } from './documents.js';
+import type { DetailReadBack } from './instance_view.js';
 import { loadOwnedInstance, ownedInstance, quotaOf, selectInstance } from './instances.js';
 import { checkNames, type BoundName } from './names.js';
 import { randomSecret, tokenHash } from './passwords.js';
@@ -191,7 +191,7 @@ export async function deleteDocument(ctx: RaContext, actor: Actor, instanceId: s
 const selectValidationNames = prepared((db, instanceId: string) => db.selectFrom('validations').select(['id', 'domain']).where('instance_id', '=', instanceId));
 
 /** `readBack`: reads to run once the submission committed, with its transaction (the reply's detail). */
-export async function submitApplication(ctx: RaContext, actor: Actor, instanceId: string, readBack?: ReadBack): Promise<void> {
+export async function submitApplication(ctx: RaContext, actor: Actor, instanceId: string, readBack?: DetailReadBack): Promise<void> {
   await ctx.locks.run(instanceId, async () => {
     const [[row], [application], validations] = await ctx.pipeline.reads([
       selectInstance.compiled(ctx.db, instanceId),

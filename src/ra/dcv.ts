@@ -5,7 +5,6 @@
  */
 import type { CompiledQuery } from 'kysely';
 import { CertdeskError } from '../errors.js';
-import type { ReadBack } from '../store/pipeline.js';
 import { prepared, updateWhere } from '../store/prepared.js';
 import type { ValidationTable } from '../store/schema.js';
 import type { CheckResult } from '../va/check_result.js';
@@ -15,6 +14,7 @@ import type { Actor } from './actor.js';
 import { selectApplication } from './applications.js';
 import type { RaContext } from './context.js';
 import { nextCheckAt } from './dcv_schedule.js';
+import type { DetailReadBack } from './instance_view.js';
 import { ownedInstance, selectInstance } from './instances.js';
 import { failInstance, issueIfReady } from './issuance.js';
 import { nextStatus } from './state_machine.js';
@@ -88,7 +88,7 @@ async function checkPending(ctx: RaContext, instanceId: string, trigger: 'user' 
 }
 
 /** `readBack`: reads to run once the check's results committed, with their transaction (the reply's detail). */
-export async function verifyNow(ctx: RaContext, actor: Actor, instanceId: string, readBack?: ReadBack): Promise<void> {
+export async function verifyNow(ctx: RaContext, actor: Actor, instanceId: string, readBack?: DetailReadBack): Promise<void> {
   await ctx.locks.run(instanceId, async () => {
     const [[row], pending, [application]] = await ctx.pipeline.reads([
       selectInstance.compiled(ctx.db, instanceId),

@@ -54,6 +54,9 @@ export function detailReadBack(ctx: RaContext, id: string) {
   );
 }
 
+/** The detail's reads, handed to a step that ends in a transaction. */
+export type DetailReadBack = ReturnType<typeof detailReadBack>;
+
 /** `readBack`: the detail's reads, already run by the step that wrote; read now if it has no rows. */
 export async function instanceDetail(ctx: RaContext, actor: Actor, id: string, readBack = detailReadBack(ctx, id)): Promise<InstanceDetail> {
   const [[row], [appRow], validations, [cert]] = await readBack.read(ctx.pipeline);

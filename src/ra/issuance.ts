@@ -10,7 +10,7 @@ import { badRequest, CertdeskError, forbidden, notFound } from '../errors.js';
 import type { LeafParams } from '../pki/certificate.js';
 import { REVOCATION_REASON_CODES, type RevocationReason } from '../pki/crl.js';
 import { newId } from '../store/ids.js';
-import type { ReadBack, TransactionOptions } from '../store/pipeline.js';
+import type { TransactionOptions } from '../store/pipeline.js';
 import { insertRows, prepared, updateWhere } from '../store/prepared.js';
 import type { ApplicationTable, CertificateTable, InstanceTable } from '../store/schema.js';
 import { checkCaa } from '../va/caa.js';
@@ -19,6 +19,7 @@ import type { Organization } from './applicant.js';
 import { applicationView, loadApplication } from './applications.js';
 import { parseCsrOnce } from './checked_csrs.js';
 import type { RaContext } from './context.js';
+import type { DetailReadBack } from './instance_view.js';
 import { selectInstance } from './instances.js';
 import type { BoundName } from './names.js';
 import { approvalsRequired, currentApprovals } from './review_rules.js';
@@ -81,9 +82,8 @@ export type IssuanceOutcome = 'issued' | 'failed' | 'waiting';
  * writes (the proofs of a verification): they commit in the issuance's
  * transaction, or before anything else is written when there is no issuance.
  */
-export async function issueIfReady(ctx: RaContext, instanceId: string, known: KnownBeforeIssuance = {}, stepWrites: CompiledQuery[] = [], readBack?: ReadBack): Promise<IssuanceOutcome> {
-  // Whichever transaction ends the step also runs the reads its reply needs.
-  const ending: TransactionOptions = readBack ? { readBack } : {};
+export async function issueIfReady(ctx: RaContext, instanceId: string, known: KnownBeforeIssuance = {}, stepWrites: CompiledQuery[] = [], readBack?: DetailReadBack): Promise<IssuanceOutcome> {
+  const ending = endingWith(readBack);
   const ready = await readyToSign(ctx, instanceId, known);
   if (!ready) {
     if (stepWrites.length > 0) await ctx.pipeline.transaction(stepWrites, ending);
@@ -100,7 +100,12 @@ export async function issueIfReady(ctx: RaContext, instanceId: string, known: Kn
     ], ending);
     return 'failed';
   }
-  return sign(ctx, instance, row.key_sealed, application, stepWrites, ending);
+  return sign(ctx, instance, row.key_sealed, application, stepWrites, readBack);
+}
+
+/** Whichever transaction ends the step also runs the reads its reply needs. */
+function endingWith(readBack: DetailReadBack | undefined): TransactionOptions {
+  return readBack ? { readBack } : {};
 }
 
 /** The instance and its application when every condition but CAA holds; null while one is missing. */
@@ -147,8 +152,9 @@ async function sign(
   keySealed: string | null,
   application: ReturnType<typeof applicationView>,
   stepWrites: CompiledQuery[],
-  ending: TransactionOptions,
+  readBack: DetailReadBack | undefined,
 ): Promise<IssuanceOutcome> {
+  const ending = endingWith(readBack);
   const now = ctx.clock.now();
   const termEnd = new Date(instance.created_at);
   termEnd.setUTCMonth(termEnd.getUTCMonth() + instance.term_months);
@@ -214,7 +220,7 @@ async function sign(
     detailsUrl: detailsUrl(ctx, instance.id),
   });
   const notice = stepMail(ctx, instance.id, mail, 'the issuance notice', now);
-  ending.readBack?.hold('certificate', [cert]);
+  readBack?.hold('certificate', [cert]);
   await ctx.pipeline.transaction([
     ...stepWrites,
     insertRows(ctx.db, 'certificates', cert),

@@ -31,19 +31,18 @@ export interface TransactionOptions {
  * the rows of a labelled read that it read under the instance's lock and its
  * transaction leaves as they are; the transaction then does not send it.
  */
-export class ReadBack<Queries extends readonly CompiledQuery<unknown>[] = readonly CompiledQuery<unknown>[]> {
+export class ReadBack<Queries extends readonly CompiledQuery<unknown>[] = readonly CompiledQuery<unknown>[], Held extends string = never> {
   rows: RowsOf<Queries> | undefined;
   readonly #held = new Map<number, unknown[]>();
   constructor(
     readonly queries: readonly [...Queries],
     /** The position in `queries` of each read a step may hold. */
-    private readonly labels: Readonly<Record<string, number>> = {},
+    private readonly labels: Readonly<Record<Held, number>> = {} as Record<Held, number>,
   ) {}
 
-  /** The rows of the read labelled `label` (if this read-back has one), as the step's transaction leaves them. */
-  hold(label: string, rows: unknown[]): void {
-    const at = this.labels[label];
-    if (at !== undefined) this.#held.set(at, rows);
+  /** The rows of the read labelled `label`, as the step's transaction leaves them. */
+  hold(label: Held, rows: unknown[]): void {
+    this.#held.set(this.labels[label], rows);
   }
 
   /** The reads the transaction still has to send, in order. */

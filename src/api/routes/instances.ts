@@ -5,10 +5,9 @@ import { badRequest } from '../../errors.js';
 import { applicationView, deleteDocument, loadApplication, readDocument, saveApplication, submitApplication, uploadDocument, withdrawApplication, type ApplicationInput } from '../../ra/applications.js';
 import type { RaContext } from '../../ra/context.js';
 import { verifyNow } from '../../ra/dcv.js';
-import { createdInstanceDetail, detailReadBack, instanceDetail, instanceProgress } from '../../ra/instance_view.js';
+import { createdInstanceDetail, detailReadBack, instanceDetail, instanceProgress, type DetailReadBack } from '../../ra/instance_view.js';
 import { combineInstances, createInstance, listInstances, loadOwnedInstance, loadVisibleInstance } from '../../ra/instances.js';
 import { downloadBundle } from '../../ra/issuance.js';
-import type { ReadBack } from '../../store/pipeline.js';
 import { actorOf } from '../auth.js';
 import { ApplicationBody, CombineBody, CreateInstanceBody, DownloadQuery, errorResponses, IdParams, ListInstancesQuery, type ListInstancesQuery as ListQuery } from '../schemas.js';
 
@@ -45,7 +44,7 @@ export function instanceRoutes(app: FastifyInstance, ctx: RaContext): void {
   );
 
   // The step runs the reads of the detail it replies with in its own transaction's trip, where it ends in one.
-  const action = (path: string, summary: string, run: (id: string, actor: ReturnType<typeof actorOf>, readBack: ReadBack) => Promise<void>) =>
+  const action = (path: string, summary: string, run: (id: string, actor: ReturnType<typeof actorOf>, readBack: DetailReadBack) => Promise<void>) =>
     app.post<{ Params: IdParams }>(`/api/v1/instances/:id/${path}`, { schema: { tags, summary, params: IdParams } }, async (req) => {
       const actor = actorOf(req);
       const readBack = detailReadBack(ctx, req.params.id);
