@@ -5,10 +5,10 @@
  * self-service purchase and pagination.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { makeTempDir } from '../support/daemon.js';
 import { backends, startCertdesk, type ApiClient, type CertdeskProcess } from '../support/certdesk.js';
 import { contact, expectError, expectOk, grant, organization, run, tinyPng, uploadDocument } from '../support/flows.js';
 import { requireTool } from '../support/tools.js';
@@ -96,7 +96,7 @@ for (const backend of await backends()) {
       const res = await carol.call('GET', `/api/v1/instances/${id}/authorization-letter`);
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('content-type'), 'application/pdf');
-      const file = path.join(mkdtempSync(path.join(tmpdir(), 'certdesk-letter-')), 'letter.pdf');
+      const file = path.join(makeTempDir('letter'), 'letter.pdf');
       writeFileSync(file, res.bytes);
       const { stdout } = await run('pdftotext', [file, '-']);
       assert.match(stdout, /letter\.example\.com/);

@@ -4,18 +4,18 @@
  * look exactly like missing ones, and no private key leaves unencrypted.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { startBind9, type Bind9Server } from '../support/bind9.js';
+import { makeTempDir } from '../support/daemon.js';
 import { backends, startCertdesk, type ApiClient, type CertdeskProcess } from '../support/certdesk.js';
 import { contact, expectError, expectOk, grant, organization, run, tinyPng, uploadDocument } from '../support/flows.js';
 
 async function opensslCsr(args: { key: string[]; subj: string; san?: string }): Promise<string> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'certdesk-csr-'));
+  const dir = makeTempDir('csr');
   const keyFile = path.join(dir, 'key.pem');
   await run('openssl', ['genpkey', ...args.key, '-out', keyFile]);
   const { stdout } = await run('openssl', ['req', '-new', '-key', keyFile, '-subj', args.subj, ...(args.san ? ['-addext', `subjectAltName=${args.san}`] : [])]);

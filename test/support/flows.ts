@@ -1,11 +1,11 @@
 /** Request bodies and steps that many integration tests share. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { ApiClient } from './certdesk.js';
+import { makeTempDir } from './daemon.js';
 
 export const run = promisify(execFile);
 
@@ -59,7 +59,7 @@ export async function uploadDocument(client: ApiClient, instanceId: string, byte
 
 /** Unzips a download with the real `unzip` and returns the folder. */
 export async function unzip(zip: Buffer): Promise<{ dir: string; files: string[]; read(name: string): string }> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'certdesk-zip-'));
+  const dir = makeTempDir('zip');
   const file = path.join(dir, 'bundle.zip');
   writeFileSync(file, zip);
   await run('unzip', ['-q', file, '-d', path.join(dir, 'out')]);
