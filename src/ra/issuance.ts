@@ -108,16 +108,18 @@ function endingWith(readBack: DetailReadBack | undefined): TransactionOptions {
   return readBack ? { readBack } : {};
 }
 
+const selectUnprovenName = prepared((db, instanceId: string, valid: 'valid') => db.selectFrom('validations').select('id').where('instance_id', '=', instanceId).where('status', '!=', valid));
+
 /** The instance and its application when every condition but CAA holds; null while one is missing. */
 async function readyToSign(
   ctx: RaContext,
   instanceId: string,
   known: KnownBeforeIssuance,
 ): Promise<{ instance: InstanceTable; row: ApplicationTable; application: ReturnType<typeof applicationView> } | null> {
-  const instance = known.instance ?? (await ctx.db.selectFrom('instances').selectAll().where('id', '=', instanceId).executeTakeFirstOrThrow());
+  const instance = known.instance ?? (await selectInstance(ctx.db, instanceId))[0];
+  if (!instance) throw new Error(`instance ${instanceId} is to be issued but does not exist`);
   if (instance.status !== 'domain_verification' && instance.status !== 'under_review') return null;
-  const pending =
-    known.namesPending !== undefined ? known.namesPending > 0 : await ctx.db.selectFrom('validations').select('id').where('instance_id', '=', instanceId).where('status', '!=', 'valid').executeTakeFirst();
+  const pending = known.namesPending !== undefined ? known.namesPending > 0 : (await selectUnprovenName(ctx.db, instanceId, 'valid')).length > 0;
   if (pending) return null;
   const row = known.application ?? (await loadApplication(ctx, instanceId));
   // An ACME order's CSR arrives only with finalize.

@@ -60,15 +60,21 @@ function collect(row: Record<string, unknown>, columns: string[], values: unknow
   return k > 0 && k === columns.length;
 }
 
-// Per dialect adapter, per statement shape: the first compilation of such a write.
-const compiledWrites = new WeakMap<object, Map<string, CompiledQuery>>();
+// Per dialect adapter, per statement shape: the first compilation of such a statement.
+const compiledShapes = new WeakMap<object, Map<string, CompiledQuery>>();
 
-/** The compiled `shape` with `values` as its parameters; compiled now the first time, and kept once its parameters prove to be `values` in order. */
-function compiledOnce(db: Db, shape: string, values: unknown[], compile: () => CompiledQuery): CompiledQuery {
+/**
+ * The compiled `shape` with `values` as its parameters; compiled now the
+ * first time, and kept once its parameters prove to be `values` in order
+ * (else compiled on every call). For a query whose SQL varies with a few
+ * choices (which conditions it has, how long a list is): `shape` names the
+ * query and those choices, uniquely across callers.
+ */
+export function compiledOnce<Row>(db: Db, shape: string, values: readonly unknown[], compile: () => CompiledQuery<Row>): CompiledQuery<Row> {
   const adapter = db.getExecutor().adapter;
-  let shapes = compiledWrites.get(adapter);
-  if (!shapes) compiledWrites.set(adapter, (shapes = new Map()));
-  const known = shapes.get(shape);
+  let shapes = compiledShapes.get(adapter);
+  if (!shapes) compiledShapes.set(adapter, (shapes = new Map()));
+  const known = shapes.get(shape) as CompiledQuery<Row> | undefined;
   if (known) return { ...known, parameters: values };
   const first = compile();
   if (first.parameters.length === values.length && first.parameters.every((p, i) => p === values[i])) shapes.set(shape, first);

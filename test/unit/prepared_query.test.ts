@@ -1,4 +1,4 @@
-/** A query compiled once still answers each call with that call's arguments, also inside a transaction; an insert or update compiled once writes each call's values. */
+/** A query compiled once still answers each call with that call's arguments, also inside a transaction; an insert or update compiled once writes each call's values; a query compiled once per shape answers each call's list. */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openDatabase, type OpenedDatabase } from '../../src/store/database.js';
 import { sql } from 'kysely';
-import { insertRows, prepared, updateWhere } from '../../src/store/prepared.js';
+import { compiledOnce, insertRows, prepared, updateWhere } from '../../src/store/prepared.js';
 
 describe('prepared queries (SQLite)', () => {
   let dir: string;
@@ -104,5 +104,21 @@ describe('prepared queries (SQLite)', () => {
       ['reviewer', 'h-upd_2'],
       ['reviewer', null],
     ]);
+  });
+
+  test('a query compiled once per shape reuses its SQL for lists of one length and answers each call’s own values', async () => {
+    for (const id of ['lst_1', 'lst_2', 'lst_3']) await opened.db.executeQuery(insertRows(opened.db, 'users', user(id, id === 'lst_2' ? 'admin' : 'subscriber')));
+    const roles = (ids: string[]) =>
+      compiledOnce(opened.db, `test roles ×${ids.length}`, ids, () => opened.db.selectFrom('users').select(['id', 'role']).where('id', 'in', ids).orderBy('id').compile());
+    const first = roles(['lst_1', 'lst_2']);
+    const second = roles(['lst_3', 'nobody']);
+    assert.equal(second.query, first.query, 'the second list of two was not compiled again');
+    assert.deepEqual((await opened.db.executeQuery(first)).rows, [{ id: 'lst_1', role: 'subscriber' }, { id: 'lst_2', role: 'admin' }]);
+    assert.deepEqual((await opened.db.executeQuery(second)).rows, [{ id: 'lst_3', role: 'subscriber' }]);
+    assert.deepEqual((await opened.db.executeQuery(roles(['lst_2']))).rows, [{ id: 'lst_2', role: 'admin' }]);
+    // Values the query does not bind in this order: compiled for each call, still right.
+    const byRole = (role: 'admin' | 'subscriber') => compiledOnce(opened.db, 'test by role', [], () => opened.db.selectFrom('users').select('id').where('role', '=', role).where('id', 'like', 'lst_%').orderBy('id').compile());
+    assert.deepEqual((await opened.db.executeQuery(byRole('admin'))).rows, [{ id: 'lst_2' }]);
+    assert.deepEqual((await opened.db.executeQuery(byRole('subscriber'))).rows, [{ id: 'lst_1' }, { id: 'lst_3' }]);
   });
 });

@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { CertdeskError } from '../../errors.js';
 import { toPem } from '../../pki/pem.js';
 import { newId } from '../../store/ids.js';
-import { insertRows, prepared, updateWhere } from '../../store/prepared.js';
+import { compiledOnce, insertRows, prepared, updateWhere } from '../../store/prepared.js';
 import type { AcmeAccountTable, AcmeAuthorizationTable, AcmeOrderTable, ApplicationTable, InstanceTable } from '../../store/schema.js';
 import { checkCaa } from '../../va/caa.js';
 import { expectedIssueWindow } from '../business_days.js';
@@ -84,6 +84,8 @@ const selectOrderOfCertificate = prepared((db, accountId: string, certificateId:
   db.selectFrom('acme_orders').select('id').where('account_id', '=', accountId).where('certificate_id', '=', certificateId),
 );
 const selectCertificatePems = prepared((db, id: string) => db.selectFrom('certificates').select(['pem', 'chain_pem']).where('id', '=', id));
+const selectApplicationOf = prepared((db, instanceId: string) => db.selectFrom('applications').select('instance_id').where('instance_id', '=', instanceId));
+const deleteValidationsOf = prepared((db, instanceId: string) => db.deleteFrom('validations').where('instance_id', '=', instanceId));
 
 /**
  * The subscriber's unclaimed DV instances that can hold `names`, smallest
@@ -97,6 +99,15 @@ async function fittingInstances(ctx: RaContext, ownerId: string, names: readonly
   const fitsSingle = fits(quotaFor([{ domainType: 'single', domainCount: 1 }]), names);
   const fitsWildcard = fits(quotaFor([{ domainType: 'wildcard', domainCount: 1 }]), names);
   if (!fitsSingle && !fitsWildcard && wildcards > 0) return [];
+  // The parameters in the order the query below binds them; the query is compiled once per set of conditions.
+  const parameters = [ownerId, ...(fitsSingle ? ['single'] : []), ...(fitsWildcard ? ['wildcard'] : []), ...(wildcards === 0 ? ['multi', plain] : []), ...(onlyInstance ? [onlyInstance] : []), CLAIM_BATCH];
+  const shape = `acme fitting instances single=${fitsSingle} wildcard=${fitsWildcard} multi=${wildcards === 0} only=${onlyInstance !== null}`;
+  const query = compiledOnce(ctx.db, shape, parameters, () => fittingInstancesQuery(ctx, ownerId, { fitsSingle, fitsWildcard, wildcards, plain }, onlyInstance).compile());
+  return (await ctx.db.executeQuery(query)).rows;
+}
+
+function fittingInstancesQuery(ctx: RaContext, ownerId: string, fit: { fitsSingle: boolean; fitsWildcard: boolean; wildcards: number; plain: number }, onlyInstance: string | null) {
+  const { fitsSingle, fitsWildcard, wildcards, plain } = fit;
   let q = ctx.db
     .selectFrom('instances')
     .selectAll()
@@ -114,7 +125,7 @@ async function fittingInstances(ctx: RaContext, ownerId: string, names: readonly
       ]),
     );
   if (onlyInstance) q = q.where('id', '=', onlyInstance);
-  return q.orderBy('domain_count').orderBy('created_at').limit(CLAIM_BATCH).execute();
+  return q.orderBy('domain_count').orderBy('created_at').limit(CLAIM_BATCH);
 }
 
 /** Takes a fitting pending DV instance of the account's subscriber, atomically (two orders never share one). */
@@ -166,23 +177,25 @@ async function applyOnInstance(ctx: RaContext, account: AcmeAccountTable, instan
   };
   const window = expectedIssueWindow('dv', now);
   await ctx.db.transaction().execute(async (trx) => {
-    const previous = await trx.selectFrom('applications').select('instance_id').where('instance_id', '=', instance.id).executeTakeFirst();
-    if (previous) await trx.updateTable('applications').set(row).where('instance_id', '=', instance.id).execute();
-    else await trx.executeQuery(insertRows(trx, 'applications', row));
+    const [previous] = await selectApplicationOf(trx, instance.id);
+    await trx.executeQuery(previous ? updateWhere(trx, 'applications', row, { instance_id: instance.id }) : insertRows(trx, 'applications', row));
     // Domain control is proven by the ACME challenges, not by the REST method's records.
-    await trx.deleteFrom('validations').where('instance_id', '=', instance.id).execute();
-    await trx
-      .updateTable('instances')
-      .set({
-        domains_text: names.map((n) => n.name).join(' '),
-        submission_round: instance.submission_round + 1,
-        submitted_at: now.toISOString(),
-        expected_issue_earliest: window.earliest.toISOString(),
-        expected_issue_latest: window.latest.toISOString(),
-        failure_reason: null,
-      })
-      .where('id', '=', instance.id)
-      .execute();
+    await deleteValidationsOf(trx, instance.id);
+    await trx.executeQuery(
+      updateWhere(
+        trx,
+        'instances',
+        {
+          domains_text: names.map((n) => n.name).join(' '),
+          submission_round: instance.submission_round + 1,
+          submitted_at: now.toISOString(),
+          expected_issue_earliest: window.earliest.toISOString(),
+          expected_issue_latest: window.latest.toISOString(),
+          failure_reason: null,
+        },
+        { id: instance.id },
+      ),
+    );
   });
   await recordEvent(ctx.db, {
     instanceId: instance.id,
@@ -304,7 +317,7 @@ async function refresh(ctx: RaContext, order: AcmeOrderTable): Promise<AcmeOrder
   if (order.status !== 'pending' && order.status !== 'ready' && order.status !== 'processing') return order;
   const now = ctx.clock.now();
   const ids = JSON.parse(order.authorization_ids) as string[];
-  const authzs = await ctx.db.selectFrom('acme_authorizations').select(['status', 'expires']).where('id', 'in', ids).execute();
+  const authzs = (await ctx.db.executeQuery(compiledOnce(ctx.db, `acme authorization statuses ×${ids.length}`, ids, () => ctx.db.selectFrom('acme_authorizations').select(['status', 'expires']).where('id', 'in', ids).compile()))).rows;
   const instance = await instanceOutcome(ctx, order.instance_id);
   let next: AcmeOrderTable = order;
   if (order.status !== 'pending' && (instance.status === 'issued' || instance.status === 'validation_failed')) {
@@ -366,7 +379,7 @@ export async function finalizeOrder(ctx: RaContext, account: AcmeAccountTable, i
     const [current] = await selectOrderStatus(ctx.db, id);
     if (current?.status !== 'ready') throw acmeError('orderNotReady', `Order ${id} is ${current?.status ?? 'gone'}: an earlier finalize request settled it.`);
     const now = ctx.clock.now();
-    await ctx.db.updateTable('applications').set({ csr_pem: pem, updated_at: now.toISOString() }).where('instance_id', '=', order.instance_id).execute();
+    await ctx.db.executeQuery(updateWhere(ctx.db, 'applications', { csr_pem: pem, updated_at: now.toISOString() }, { instance_id: order.instance_id }));
     await recordEvent(ctx.db, { instanceId: order.instance_id, type: 'acme_finalized', message: `ACME order ${id} finalized with the client's CSR for ${names.join(', ')}.`, at: now, data: { orderId: id } });
     // newOrder asked CAA for every name just before it created the order.
     await issueIfReady(ctx, order.instance_id, { caaAllowedAt: new Date(order.created_at) });
