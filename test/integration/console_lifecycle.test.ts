@@ -88,7 +88,11 @@ describe('console lifecycle in Chromium', () => {
     const page = await (await chrome.context()).newPage();
     await signIn(page, service.url, 'sue@example.com', `/instances/${id}`);
     await page.locator('[data-action="withdraw"]').first().click();
+    // The reply is checked first, so a failure says whether the request was refused or never sent.
+    const withdrawn = page.waitForResponse((response) => response.url().endsWith(`/api/v1/instances/${id}/withdraw`));
     await page.locator('.ant-popconfirm').getByRole('button', { name: 'OK' }).click();
+    const reply = await withdrawn;
+    assert.equal(reply.status(), 200, await reply.text());
     await page.locator('[data-status="pending_application"]').first().waitFor();
     assert.equal((await expectOk(sue.get(`/api/v1/instances/${id}`))).application.domains[0].name, 'life.example.com', 'the application is kept');
 
