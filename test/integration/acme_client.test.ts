@@ -252,6 +252,22 @@ for (const backend of await backends()) {
       assertProblem(none, 'unauthorized', 403);
     });
 
+    test('orders placed at once each take an instance of their own, and the one too many is refused', async () => {
+      const dave = await service.user('dave@example.com', 'subscriber');
+      const singles = [];
+      for (let i = 0; i < 4; i++) singles.push(await grant(admin, 'dave@example.com', 'dv', 'single'));
+      const client = await RawAcmeClient.create(directoryUrl);
+      await client.register(await eabKey(service, 'dave@example.com'));
+      const replies = await Promise.all(Array.from({ length: 5 }, (_, i) => client.post(client.directory.newOrder, { identifiers: [{ type: 'dns', value: `at-once-${i}.example.com` }] })));
+      assert.equal(replies.filter((r) => r.status === 201).length, 4, JSON.stringify(replies.map((r) => r.body)));
+      const refused = replies.find((r) => r.status !== 201);
+      assert.ok(refused);
+      assertProblem(refused, 'unauthorized', 403);
+      const ids = async (status: string) => (await dave.get(`/api/v1/instances?status=${status}&pageSize=50`)).body.items.map((i: { id: string }) => i.id).sort();
+      assert.deepEqual(await ids('pending_application'), [], 'no instance is left unclaimed, so no two orders share one');
+      assert.deepEqual(await ids('domain_verification'), [...singles].sort());
+    });
+
     test('an order for a name CAA forbids is refused with caa; a CSR naming other domains is badCSR; over the quota is refused', async () => {
       const eab = await eabKey(service, 'alice@example.com');
       const client = await RawAcmeClient.create(directoryUrl);

@@ -73,8 +73,6 @@ async function refuseByCaa(ctx: RaContext, names: readonly BoundName[]): Promise
   });
 }
 
-const CLAIM_BATCH = 8;
-
 const selectOrder = prepared((db, id: string) => db.selectFrom('acme_orders').selectAll().where('id', '=', id));
 const selectOrderStatus = prepared((db, id: string) => db.selectFrom('acme_orders').select('status').where('id', '=', id));
 const selectInstanceOutcome = prepared((db, id: string) => db.selectFrom('instances').select(['status', 'certificate_id', 'failure_reason']).where('id', '=', id));
@@ -87,30 +85,39 @@ const selectCertificatePems = prepared((db, id: string) => db.selectFrom('certif
 const selectApplicationOf = prepared((db, instanceId: string) => db.selectFrom('applications').select('instance_id').where('instance_id', '=', instanceId));
 const deleteValidationsOf = prepared((db, instanceId: string) => db.deleteFrom('validations').where('instance_id', '=', instanceId));
 
-/**
- * The subscriber's unclaimed DV instances that can hold `names`, smallest
- * first (domain_count is the size: 1 for single and wildcard, N for multi),
- * then oldest; read through the instances_dv_unclaimed index, so a subscriber
- * holding thousands of instances costs no more than one holding a few.
- */
-async function fittingInstances(ctx: RaContext, ownerId: string, names: readonly BoundName[], onlyInstance: string | null): Promise<InstanceTable[]> {
-  const wildcards = names.filter((n) => n.kind === 'wildcard').length;
-  const plain = names.length - wildcards;
-  const fitsSingle = fits(quotaFor([{ domainType: 'single', domainCount: 1 }]), names);
-  const fitsWildcard = fits(quotaFor([{ domainType: 'wildcard', domainCount: 1 }]), names);
-  if (!fitsSingle && !fitsWildcard && wildcards > 0) return [];
-  // The parameters in the order the query below binds them; the query is compiled once per set of conditions.
-  const parameters = [ownerId, ...(fitsSingle ? ['single'] : []), ...(fitsWildcard ? ['wildcard'] : []), ...(wildcards === 0 ? ['multi', plain] : []), ...(onlyInstance ? [onlyInstance] : []), CLAIM_BATCH];
-  const shape = `acme fitting instances single=${fitsSingle} wildcard=${fitsWildcard} multi=${wildcards === 0} only=${onlyInstance !== null}`;
-  const query = compiledOnce(ctx.db, shape, parameters, () => fittingInstancesQuery(ctx, ownerId, { fitsSingle, fitsWildcard, wildcards, plain }, onlyInstance).compile());
-  return (await ctx.db.executeQuery(query)).rows;
+/** Which kinds of DV instance can hold the names of an order. */
+interface Fit {
+  single: boolean;
+  wildcard: boolean;
+  /** A multi-domain instance of at least `plain` names; it holds no wildcard (see quotaFor). */
+  multi: boolean;
+  plain: number;
 }
 
-function fittingInstancesQuery(ctx: RaContext, ownerId: string, fit: { fitsSingle: boolean; fitsWildcard: boolean; wildcards: number; plain: number }, onlyInstance: string | null) {
-  const { fitsSingle, fitsWildcard, wildcards, plain } = fit;
+/** The kinds of instance that can hold `names`; null when none can. */
+function fitFor(names: readonly BoundName[]): Fit | null {
+  const wildcards = names.filter((n) => n.kind === 'wildcard').length;
+  const fit = {
+    single: fits(quotaFor([{ domainType: 'single', domainCount: 1 }]), names),
+    wildcard: fits(quotaFor([{ domainType: 'wildcard', domainCount: 1 }]), names),
+    multi: wildcards === 0,
+    plain: names.length - wildcards,
+  };
+  return fit.single || fit.wildcard || fit.multi ? fit : null;
+}
+
+/**
+ * The subscriber's unclaimed DV instance that can hold the names: the
+ * smallest (domain_count is the size: 1 for single and wildcard, N for
+ * multi), then the oldest; read through the instances_dv_unclaimed index,
+ * so a subscriber holding thousands of instances costs no more than one
+ * holding a few. `parameters` are the values the query binds, in order, so
+ * it is compiled once per kind of order (compiledOnce).
+ */
+function firstFitting(ctx: RaContext, ownerId: string, fit: Fit, onlyInstance: string | null) {
   let q = ctx.db
     .selectFrom('instances')
-    .selectAll()
+    .select('id')
     .where('owner_id', '=', ownerId)
     // Literals, not parameters: SQLite uses a partial index only when the query names its conditions.
     .where('product', '=', sql.lit('dv'))
@@ -118,17 +125,23 @@ function fittingInstancesQuery(ctx: RaContext, ownerId: string, fit: { fitsSingl
     .where('combined_into', 'is', null)
     .where((eb) =>
       eb.or([
-        ...(fitsSingle ? [eb('domain_type', '=', 'single')] : []),
-        ...(fitsWildcard ? [eb('domain_type', '=', 'wildcard')] : []),
-        // A multi-domain instance holds no wildcard (see quotaFor).
-        ...(wildcards === 0 ? [eb.and([eb('domain_type', '=', 'multi'), eb('domain_count', '>=', plain)])] : []),
+        ...(fit.single ? [eb('domain_type', '=', 'single')] : []),
+        ...(fit.wildcard ? [eb('domain_type', '=', 'wildcard')] : []),
+        ...(fit.multi ? [eb.and([eb('domain_type', '=', 'multi'), eb('domain_count', '>=', fit.plain)])] : []),
       ]),
     );
   if (onlyInstance) q = q.where('id', '=', onlyInstance);
-  return q.orderBy('domain_count').orderBy('created_at').limit(CLAIM_BATCH);
+  const parameters = [ownerId, ...(fit.single ? ['single'] : []), ...(fit.wildcard ? ['wildcard'] : []), ...(fit.multi ? ['multi', fit.plain] : []), ...(onlyInstance ? [onlyInstance] : []), 1];
+  const shape = `single=${fit.single} wildcard=${fit.wildcard} multi=${fit.multi} only=${onlyInstance !== null}`;
+  return { query: q.orderBy('domain_count').orderBy('created_at').limit(1), parameters, shape };
 }
 
-/** Takes a fitting pending DV instance of the account's subscriber, atomically (two orders never share one). */
+/**
+ * Takes the first fitting pending DV instance of the account's subscriber in
+ * one statement, so two orders never share one. On PostgreSQL two orders may
+ * choose the same instance at once; the later update then changes nothing,
+ * and it chooses again while a fitting instance is left.
+ */
 async function claimInstance(ctx: RaContext, account: AcmeAccountTable, names: readonly BoundName[]): Promise<InstanceTable> {
   if (!account.owner_id) {
     throw acmeError('unauthorized', 'This ACME account is not bound to a subscriber; create it with External Account Binding (an EAB key from certdesk) to order certificates.');
@@ -136,15 +149,20 @@ async function claimInstance(ctx: RaContext, account: AcmeAccountTable, names: r
   const onlyInstance = account.eab_kid
     ? (await selectEabInstance(ctx.db, account.eab_kid))[0]?.instance_id ?? null
     : null;
-  const target = nextStatus('pending_application', 'submit', 'dv');
-  for (;;) {
-    const candidates = await fittingInstances(ctx, account.owner_id, names, onlyInstance);
-    for (const instance of candidates) {
-      const claimed = await ctx.db.executeQuery(updateWhere(ctx.db, 'instances', { status: target, updated_at: ctx.clock.now().toISOString() }, { id: instance.id, status: 'pending_application' }));
-      if (Number(claimed.numAffectedRows) === 1) return { ...instance, status: target };
+  const fit = fitFor(names);
+  if (fit) {
+    const target = nextStatus('pending_application', 'submit', 'dv');
+    const first = firstFitting(ctx, account.owner_id, fit, onlyInstance);
+    for (;;) {
+      const now = ctx.clock.now().toISOString();
+      const claim = compiledOnce(ctx.db, `acme claim instance ${first.shape}`, [target, now, ...first.parameters], () =>
+        ctx.db.updateTable('instances').set({ status: target, updated_at: now }).where('id', '=', first.query).where('status', '=', sql.lit('pending_application')).returningAll().compile(),
+      );
+      const [claimed] = (await ctx.db.executeQuery(claim)).rows;
+      if (claimed) return claimed;
+      const left = compiledOnce(ctx.db, `acme first fitting instance ${first.shape}`, first.parameters, () => first.query.compile());
+      if ((await ctx.db.executeQuery(left)).rows.length === 0) break;
     }
-    // A full batch taken by concurrent orders may hide more candidates behind it.
-    if (candidates.length < CLAIM_BATCH) break;
   }
   const where = onlyInstance ? `instance ${onlyInstance} (named by the EAB key) is not pending application or does not cover` : 'there is no pending DV instance left that covers';
   throw acmeError('unauthorized', `Cannot order: ${where} ${describeNeed(names)}. Ask your admin for another DV instance (single, wildcard or multi-domain as needed).`);
