@@ -39,6 +39,8 @@ async function main(port: NonNullable<typeof parentPort>, input: DriverInput): P
   const send = (message: DriverMessage) => port.postMessage(message);
   // Kept-alive connections, as certdesk's plain HTTP gets: a TLS handshake per request would charge the driver, not Pebble.
   if (input.ca) acme.axios.defaults.httpsAgent = new Agent({ ca: input.ca, keepAlive: true });
+  // A request left unanswered fails the run with its cause instead of stalling it (an order takes well under a second).
+  acme.axios.defaults.timeout = 30_000;
   const client = new acme.Client({ directoryUrl: input.directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey(), ...input.backoff, ...(input.externalAccountBinding ? { externalAccountBinding: input.externalAccountBinding } : {}) });
   await client.createAccount({ termsOfServiceAgreed: true, contact: ['mailto:bench@example.com'] });
   const csrsFor = (names: string[]) => Promise.all(names.map(async (name) => (await acme.crypto.createCsr({ commonName: name, altNames: [name] }, await acme.crypto.createPrivateEcdsaKey()))[1]));
