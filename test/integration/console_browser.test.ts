@@ -10,14 +10,12 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { startBind9, type Bind9Server } from '../support/bind9.js';
-import { consoleUser, formItem, launchChromium, SCREENSHOTS, signIn, type ConsoleBrowser } from '../support/browser.js';
+import { clickExpectingOk, consoleUser, formItem, launchChromium, SCREENSHOTS, signIn, type ConsoleBrowser } from '../support/browser.js';
 import { startCertdesk, type ApiClient, type CertdeskProcess } from '../support/certdesk.js';
 import { contact, expectOk, grant, organization, tinyPng, unzip } from '../support/flows.js';
 import { requireTool } from '../support/tools.js';
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
-
-/** The form item holding the field labelled `label`, where antd shows that field's error. */
 
 async function fillContact(drawer: Locator, c: typeof contact): Promise<void> {
   await drawer.getByLabel('Applicant name', { exact: true }).fill(c.name);
@@ -155,6 +153,30 @@ describe('console in Chromium', () => {
     await context.close();
   });
 
+  test('a browser that asks for less motion gets the panels without animation; one that does not, with it', async (t) => {
+    if (!requireTool(t, 'chromium')) return;
+    await consoleUser(service, 'mo@example.com', 'subscriber');
+    const id = await grant(admin, 'mo@example.com', 'dv', 'single');
+    // Counts the CSS animations and transitions that start inside the apply panel while it opens.
+    const animationsOnOpening = async (reducedMotion: 'reduce' | 'no-preference') => {
+      const context = await chrome.context(1280, reducedMotion);
+      await context.addInitScript(`
+        window.motionSeen = 0;
+        for (const type of ['animationstart', 'transitionstart']) {
+          document.addEventListener(type, (e) => { if (e.target.closest?.('.ant-drawer')) window.motionSeen++; }, true);
+        }`);
+      const page = await context.newPage();
+      await signIn(page, service.url, 'mo@example.com');
+      await openApply(page, service.url, id);
+      await page.waitForTimeout(500);
+      const seen = Number(await page.evaluate('window.motionSeen'));
+      await context.close();
+      return seen;
+    };
+    assert.equal(await animationsOnOpening('reduce'), 0);
+    assert.ok((await animationsOnOpening('no-preference')) > 0, 'without the preference the panel slides in');
+  });
+
   test('OV: rejected at the reviewer desk, the subscriber sees the cause, fixes and resubmits, the reviewer approves', async (t) => {
     if (!requireTool(t, 'chromium')) return;
     const olga = await consoleUser(service, 'olga@example.com', 'subscriber');
@@ -205,7 +227,7 @@ describe('console in Chromium', () => {
     await reviewer.getByTestId('reject').click();
     const reason = 'The registration number WRONG-123 does not match the business license.';
     await reviewer.getByLabel('Reason (the subscriber sees it)').fill(reason);
-    await reviewer.locator('.ant-modal-footer').getByRole('button', { name: 'Reject' }).click();
+    await clickExpectingOk(reviewer, reviewer.locator('.ant-modal-footer').getByRole('button', { name: 'Reject' }), `/api/v1/reviews/${id}/reject`);
     await reviewer.waitForURL('**/reviews');
 
     await subscriber.goto(`${service.url}/certificates?status=validation_failed`);

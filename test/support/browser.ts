@@ -22,8 +22,11 @@ export const SCREENSHOTS =
 
 export interface ConsoleBrowser {
   browser: Browser;
-  /** A fresh browser profile (own cookies) at the given width. */
-  context(width?: number): Promise<BrowserContext>;
+  /**
+   * A fresh browser profile (own cookies) at the given width. It asks for reduced motion unless told otherwise,
+   * so dialogs open without animation and a click never lands on a button still moving into place.
+   */
+  context(width?: number, reducedMotion?: 'reduce' | 'no-preference'): Promise<BrowserContext>;
   close(): Promise<void>;
 }
 
@@ -32,8 +35,8 @@ export async function launchChromium(): Promise<ConsoleBrowser> {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
   return {
     browser,
-    async context(width = 1280) {
-      const context = await browser.newContext({ viewport: { width, height: width < 600 ? 844 : 860 }, acceptDownloads: true, locale: 'en-US' });
+    async context(width = 1280, reducedMotion = 'reduce') {
+      const context = await browser.newContext({ viewport: { width, height: width < 600 ? 844 : 860 }, acceptDownloads: true, locale: 'en-US', reducedMotion });
       context.setDefaultTimeout(15_000);
       return context;
     },
@@ -60,3 +63,15 @@ export async function signIn(page: Page, baseUrl: string, email: string, path = 
 export function formItem(scope: Locator, label: string): Locator {
   return scope.locator('.ant-form-item').filter({ has: scope.page().getByLabel(label, { exact: true }) }).first();
 }
+
+/**
+ * Clicks `button` and checks that the request to `apiPath` it sends is answered 200, so a failing step says
+ * whether the request was refused (with the server's reply) or never sent.
+ */
+export async function clickExpectingOk(page: Page, button: Locator, apiPath: string): Promise<void> {
+  const replied = page.waitForResponse((response) => new URL(response.url()).pathname === apiPath);
+  await button.click();
+  const reply = await replied;
+  if (reply.status() !== 200) throw new Error(`${apiPath} answered ${reply.status()}: ${await reply.text()}`);
+}
+

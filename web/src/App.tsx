@@ -8,6 +8,7 @@ import { lazy, Suspense } from 'react';
 import { Navigate, Route, Routes, useLocation, useNavigate } from 'react-router-dom';
 import { ApiError, del, get, type Me } from './api.js';
 import { ErrorAlert } from './components.js';
+import { usePrefersReducedMotion } from './hooks.js';
 import { useI18n, type Lang, type MessageKey } from './i18n.js';
 import { Certificates } from './pages/Certificates.js';
 import { InstancePage } from './pages/InstancePage.js';
@@ -131,8 +132,10 @@ function Shell({ me }: { me: Me }) {
 export function App() {
   const { lang } = useI18n();
   const me = useMe();
+  // Dialogs, drawers and popovers appear without animation for people who ask for less motion.
+  const motion = !usePrefersReducedMotion();
   return (
-    <ConfigProvider locale={lang === 'zh' ? zhCN : enUS} theme={{ token: { colorPrimary: '#ff6a00', borderRadius: 4 } }}>
+    <ConfigProvider locale={lang === 'zh' ? zhCN : enUS} theme={{ token: { colorPrimary: '#ff6a00', borderRadius: 4, motion } }}>
       <AntApp>
         {me.isPending ? (
           <Spin fullscreen />
