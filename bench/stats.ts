@@ -53,16 +53,34 @@ export async function pool<T>(items: T[], concurrency: number, work: (item: T, i
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
-/** The server's resident memory in MB, from /proc (Linux). */
-export async function rssMb(pid: number): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? Number.NaN);
-  return kb / 1024;
+/** A process's resident memory in MB: anonymous pages (heaps) and pages of mapped files (the node binary and libraries), from /proc (Linux). */
+export interface ResidentMemory {
+  rss: number;
+  anonymous: number;
+  fileBacked: number;
 }
 
-/** Node options for the certdesk servers a scenario starts: CERTDESK_BENCH_CPU_PROF=DIR profiles them into DIR. */
+export async function residentMemory(pid: number): Promise<ResidentMemory> {
+  const { readFile } = await import('node:fs/promises');
+  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const mb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(rollup)?.[1] ?? Number.NaN) / 1024;
+  const rss = mb('Rss');
+  const anonymous = mb('Anonymous');
+  return { rss, anonymous, fileBacked: rss - anonymous };
+}
+
+/** "97 MB (anonymous 51 · file-backed 46)". */
+export function residentText(memory: ResidentMemory, fmt: (n: number) => string): string {
+  return `${fmt(memory.rss)} MB (anonymous ${fmt(memory.anonymous)} · file-backed ${fmt(memory.fileBacked)})`;
+}
+
+/**
+ * Node options for the certdesk servers a scenario starts: CERTDESK_BENCH_CPU_PROF=DIR
+ * writes a CPU profile of each into DIR, CERTDESK_BENCH_HEAP_PROF=DIR a sampling heap
+ * profile (what is still allocated when the server stops, by allocation site).
+ */
 export function serverNodeArgs(): string[] {
-  const dir = process.env.CERTDESK_BENCH_CPU_PROF;
-  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
+  const cpu = process.env.CERTDESK_BENCH_CPU_PROF;
+  const heap = process.env.CERTDESK_BENCH_HEAP_PROF;
+  return [...(cpu ? ['--cpu-prof', '--cpu-prof-dir', cpu] : []), ...(heap ? ['--heap-prof', '--heap-prof-dir', heap] : [])];
 }

@@ -13,6 +13,9 @@ import { startupScenario } from '../../bench/startup.js';
 import { backends } from '../support/certdesk.js';
 import { requireTool } from '../support/tools.js';
 
+/** A resident memory figure: "97.0 MB (anonymous 51.3 · file-backed 45.7)". */
+const RESIDENT = /^\d+(\.\d+)? MB \(anonymous \d+(\.\d+)? · file-backed \d+(\.\d+)?\)$/;
+
 /** Every row that has a target carries a measured number. */
 function assertMeasured(rows: Row[]): void {
   assert.ok(rows.length > 0, 'the scenario produced rows');
@@ -67,9 +70,15 @@ test('reads at scale: seeded rows are read over HTTP with latencies and RSS', as
   const rows = await readsScenario({ instances: 2000, requests: 3 });
   assertMeasured(rows);
   assert.ok(rows.some((r) => r.measure.startsWith('overview (admin)')));
+  assert.match(rows.find((r) => r.measure.startsWith('server RSS'))?.value ?? '', RESIDENT);
 });
 
 test('start and idle: start time and idle memory', async () => {
   const rows = await startupScenario({ starts: 1, idleMs: 100 });
   assertMeasured(rows);
+  // The idle RSS, split into heaps and mapped files, is set against a bare node process's, measured in the same run.
+  const idle = rows.find((r) => r.measure.startsWith('idle RSS'));
+  assert.match(idle?.value ?? '', RESIDENT);
+  assert.match(idle?.reference ?? '', new RegExp(`^bare node ${RESIDENT.source.slice(1)}`));
+  assert.ok(Number(idle?.ratio) > 1, `certdesk idles above a bare node process: ${idle?.ratio}`);
 });
