@@ -41,7 +41,8 @@ export function machine(root: string, now: Date): Machine {
   let commit = 'unknown';
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' }).trim() !== '';
+    // BENCHMARKS.md is the report itself: a table from an earlier run left in it does not change the code measured.
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)BENCHMARKS.md'], { cwd: root, encoding: 'utf8' }).trim() !== '';
     if (dirty) commit += ' (with uncommitted changes)';
   } catch {
     // not a git checkout
