@@ -152,8 +152,9 @@ describe('console lifecycle in Chromium', () => {
     // The error clears once the CSR is right (after antd's fade-out).
     await formItem(drawer, 'CSR (PEM)').locator('.ant-form-item-explain-error').waitFor({ state: 'detached' });
 
-    await drawer.getByRole('button', { name: 'Save draft' }).click();
-    await page.getByText('Saved').first().waitFor();
+    // Waits for the save itself: the text "Saved" is also in the applicant's name.
+    await clickExpectingOk(page, drawer.getByRole('button', { name: 'Save draft' }), `/api/v1/instances/${wildcard}/application`);
+    await page.getByText('Saved', { exact: true }).first().waitFor();
     const saved = await expectOk(sue.get(`/api/v1/instances/${wildcard}`));
     assert.deepEqual(saved.application.domains.map((d: { name: string }) => d.name).sort(), ['*.combo.example.com', 'www.example.net']);
     assert.equal(saved.application.contact.name, 'Sue Saved');
