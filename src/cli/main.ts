@@ -49,7 +49,11 @@ async function offline<T>(opts: DataOptions, work: (ctx: Awaited<ReturnType<type
     logger: createLogger('warn'),
   });
   try {
-    return await work(ctx);
+    const since = ctx.durability.mark();
+    const result = await work(ctx);
+    // What the command prints tells of its writes: they are durable first.
+    await ctx.durability.whenDurable(since);
+    return result;
   } finally {
     await db.close();
   }

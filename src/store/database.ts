@@ -57,12 +57,12 @@ async function openPostgres(url: string, logger?: Pick<Logger, 'warn'>): Promise
   const named = namedStatementPool(pool, {
     onUnavailable: (error) => logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'PostgreSQL connection lost or refused'),
   });
+  await named.durability.probe(pool, (error) =>
+    logger?.warn({ err: error.message }, 'PostgreSQL refuses pg_logical_emit_message to this role, so every COMMIT waits for the disk by itself (slower); grant EXECUTE on it to share one flush per turn'),
+  );
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: named }) });
-  return { db, dialect: 'postgres', durability: committedOnReturn, pipeline: named.pipeline, close: () => db.destroy() };
+  return { db, dialect: 'postgres', durability: named.durability, pipeline: named.pipeline, close: () => db.destroy() };
 }
-
-/** PostgreSQL commits every statement and transaction before its promise resolves. */
-const committedOnReturn: Durability = { mark: () => 0, whenDurable: async () => undefined };
 
 async function migrate(opened: OpenedDatabase): Promise<void> {
   const migrator = new Migrator({ db: opened.db, provider: migrationProvider(opened.dialect) });

@@ -10,7 +10,8 @@
  * With a connection of its own per batch, each batch was a socket write that
  * woke a backend, and on two cores the backend often took the core the server
  * was running on; with lanes the DV rate on PostgreSQL rose by about a third
- * (BENCHMARKS.md).
+ * (BENCHMARKS.md). A turn that sent transactions ends with what `endOfWrites`
+ * queues on its lane (the flush of pg_flushes.ts), in the same write.
  */
 import type pg from 'pg';
 
@@ -22,11 +23,13 @@ interface Lane {
 
 type CorkableStream = { cork(): void; uncork(): void };
 
-/** One turn of the event loop: its lane, and the lane's socket once this turn corked it. */
+/** One turn of the event loop: its lane, and the lane's connection once this turn corked its socket. */
 interface Turn {
   lane: Promise<pg.PoolClient>;
-  corked: CorkableStream | null;
+  corked: pg.PoolClient | null;
   ended: boolean;
+  /** A transaction went out on this turn's lane. */
+  wrote: boolean;
 }
 
 function streamOf(client: pg.PoolClient): CorkableStream {
@@ -36,35 +39,47 @@ function streamOf(client: pg.PoolClient): CorkableStream {
 export class PgLanes {
   readonly #checkOut: () => Promise<pg.PoolClient>;
   readonly #lanes: (Lane | null)[];
+  readonly #endOfWrites: (client: pg.PoolClient) => void;
   #next = 0;
   #turn: Turn | null = null;
 
-  constructor(checkOut: () => Promise<pg.PoolClient>, count: number) {
+  /** `endOfWrites` queues what follows a turn's transactions on its lane. */
+  constructor(checkOut: () => Promise<pg.PoolClient>, count: number, endOfWrites: (client: pg.PoolClient) => void) {
     this.#checkOut = checkOut;
     this.#lanes = Array.from({ length: count }, () => null);
+    this.#endOfWrites = endOfWrites;
   }
 
-  /** The lane for this turn; statements sent on it now leave together when the turn ends. */
-  take(): Promise<pg.PoolClient> {
-    if (this.#turn) return this.#turn.lane;
+  /** The lane for this turn; statements sent on it now leave together when the turn ends. `writes`: the batch is a transaction. */
+  take(writes: boolean): Promise<pg.PoolClient> {
+    const current = this.#turn;
+    if (current) {
+      current.wrote ||= writes;
+      return current.lane;
+    }
     const index = this.#next;
     this.#next = (index + 1) % this.#lanes.length;
-    const turn: Turn = { lane: this.#open(index), corked: null, ended: false };
+    const turn: Turn = { lane: this.#open(index), corked: null, ended: false, wrote: writes };
     this.#turn = turn;
     // Registered before any caller's await, so the socket is corked before their statements go out. A lane
     // still connecting when the turn ends is not corked by it: each turn uncorks only what it corked.
     turn.lane.then(
       (client) => {
         if (turn.ended) return;
-        turn.corked = streamOf(client);
-        turn.corked.cork();
+        turn.corked = client;
+        streamOf(client).cork();
       },
       () => undefined,
     );
     setImmediate(() => {
       turn.ended = true;
       this.#turn = null;
-      turn.corked?.uncork();
+      if (turn.wrote) {
+        // After the turn's batches: they queued on the lane when it resolved, before this callback runs.
+        if (turn.corked) this.#endOfWrites(turn.corked);
+        else turn.lane.then((client) => this.#endOfWrites(client), () => undefined);
+      }
+      if (turn.corked) streamOf(turn.corked).uncork();
     });
     return turn.lane;
   }

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import type { CompiledQuery, PostgresPool, PostgresPoolClient, QueryResult } from 'kysely';
 import type pg from 'pg';
 import { databaseUnavailable } from './database_unavailable.js';
+import { COMMIT_WITHOUT_FLUSH, PgFlushes } from './pg_flushes.js';
 import { PgLanes } from './pg_lanes.js';
 import type { Pipeline, RowsOf, TransactionOptions } from './pipeline.js';
 
@@ -34,6 +35,8 @@ export function statementName(sql: string): string | null {
 /** A pool whose statements are named, and that sends a request's statements together (see pipeline.ts). */
 export interface NamedStatementPool extends PostgresPool {
   pipeline: Pipeline;
+  /** When the pipeline's transactions are on disk (pg_flushes.ts). */
+  durability: PgFlushes;
 }
 
 type QueryConfigFor = (client: pg.PoolClient, sql: string, parameters: ReadonlyArray<unknown>) => pg.QueryConfig;
@@ -53,14 +56,15 @@ async function checkOut(pool: pg.Pool, onUnavailable: (error: unknown) => void):
  * together are not queued one round trip apart. `onUnavailable` hears why a
  * connection could not be made, or why an idle one was dropped.
  */
-export function namedStatementPool(pool: pg.Pool, options: { maxPerConnection?: number; onUnavailable?: (error: unknown) => void } = {}): NamedStatementPool {
+export function namedStatementPool(pool: pg.Pool, options: { maxPerConnection?: number; onUnavailable?: (error: unknown) => void; /** Tests: a flush that fails. */ flushSql?: string } = {}): NamedStatementPool {
   const onUnavailable = options.onUnavailable ?? (() => undefined);
   // A pooled connection the server closes while idle is reported here and dropped; unheard, the error would end the process.
   pool.on('error', onUnavailable);
   // One closed while checked out fails its pending statements (answered 503, logged there); this listener keeps its error event from ending the process.
   pool.on('connect', (client) => client.on('error', () => undefined));
   const maxPerConnection = options.maxPerConnection ?? DEFAULT_MAX_NAMED_PER_CONNECTION;
-  const lanes = new PgLanes(() => checkOut(pool, onUnavailable), LANES);
+  const flushes = new PgFlushes(options.flushSql);
+  const lanes = new PgLanes(() => checkOut(pool, onUnavailable), LANES, (client) => flushes.flush(client));
   const names = new Map<string, string | null>();
   const nameOf = (sql: string): string | null => {
     let name = names.get(sql);
@@ -84,6 +88,7 @@ export function namedStatementPool(pool: pg.Pool, options: { maxPerConnection?: 
     }
     return { text: sql, values };
   };
+  const route: LaneRoute = { lanes, configFor, flushes };
   return {
     async connect(): Promise<PostgresPoolClient> {
       const client = await checkOut(pool, onUnavailable);
@@ -94,15 +99,18 @@ export function namedStatementPool(pool: pg.Pool, options: { maxPerConnection?: 
       return { query: query as PostgresPoolClient['query'], release: () => client.release() };
     },
     end: async () => {
+      // The last turns' flushes go out before the connections close; a failure reaches whoever waits for it (whenDurable).
+      await flushes.whenDurable().catch(() => undefined);
       await lanes.close();
       await pool.end();
     },
+    durability: flushes,
     pipeline: {
       transaction: async (queries, options = {}) => {
         const [first, ...rest] = queries;
         const guardFirst = first ? options.guardFirst : undefined;
         try {
-          const results = (await sendOnLane(lanes, configFor, first && guardFirst ? [guarded(first), ...rest] : queries, true, options)).map(kyselyResult);
+          const results = (await sendOnLane(route, first && guardFirst ? [guarded(first), ...rest] : queries, true, options)).map(kyselyResult);
           // The wrapped guard answers with its count: the one row it changed.
           if (guardFirst) results[0] = { rows: [], numAffectedRows: 1n };
           return results;
@@ -112,7 +120,7 @@ export function namedStatementPool(pool: pg.Pool, options: { maxPerConnection?: 
         }
       },
       reads: async <Queries extends readonly CompiledQuery<unknown>[]>(queries: readonly [...Queries]) =>
-        (await sendOnLane(lanes, configFor, queries, false)).map((result) => result.rows) as RowsOf<Queries>,
+        (await sendOnLane(route, queries, false)).map((result) => result.rows) as RowsOf<Queries>,
     },
   };
 }
@@ -125,6 +133,17 @@ export function namedStatementPool(pool: pg.Pool, options: { maxPerConnection?: 
  */
 function guarded(query: CompiledQuery<unknown>): CompiledQuery<unknown> {
   return { ...query, sql: `with guarded as (${query.sql} returning 1) select certdesk_guard_one_row(count(*)) from guarded` };
+}
+
+/** How a lane's transaction begins: its commit is made durable by the flush that ends the turn (pg_flushes.ts), or by itself. */
+const BEGIN_GROUPED = ['BEGIN', COMMIT_WITHOUT_FLUSH];
+const BEGIN_ALONE = ['BEGIN'];
+
+/** What a batch needs to go out on a lane. */
+interface LaneRoute {
+  lanes: PgLanes;
+  configFor: QueryConfigFor;
+  flushes: PgFlushes;
 }
 
 /** Submits, in this order, `before` (simple commands), the statements, `after`, then `reads`; one promise each. */
@@ -165,12 +184,13 @@ function fillReadBack(readBack: TransactionOptions['readBack'], results: pg.Quer
  * kept, and batches after it on the lane are not affected. A read-back's
  * reads follow the COMMIT, so they see what it committed.
  */
-async function sendOnLane(lanes: PgLanes, configFor: QueryConfigFor, queries: readonly CompiledQuery<unknown>[], transaction: boolean, options: TransactionOptions = {}): Promise<pg.QueryResult[]> {
-  const client = await lanes.take();
+async function sendOnLane({ lanes, configFor, flushes }: LaneRoute, queries: readonly CompiledQuery<unknown>[], transaction: boolean, options: TransactionOptions = {}): Promise<pg.QueryResult[]> {
+  const client = await lanes.take(transaction);
   const readBack = transaction ? options.readBack : undefined;
+  const begin = flushes.grouped ? BEGIN_GROUPED : BEGIN_ALONE;
   let sent: Promise<pg.QueryResult>[];
   try {
-    sent = transaction ? submit(client, configFor, ['BEGIN'], queries, ['COMMIT'], readBack?.pending) : submit(client, configFor, [], queries, []);
+    sent = transaction ? submit(client, configFor, begin, queries, ['COMMIT'], readBack?.pending) : submit(client, configFor, [], queries, []);
   } catch (error) {
     // Half a transaction may be out without its COMMIT; only closing the connection undoes it.
     lanes.discard(client, error instanceof Error ? error : new Error(String(error)));
@@ -179,8 +199,8 @@ async function sendOnLane(lanes: PgLanes, configFor: QueryConfigFor, queries: re
   const results = await answers(sent);
   if (!transaction) return results;
   // BEGIN, the statements, COMMIT, the read-back.
-  fillReadBack(readBack, results, queries.length + 2);
-  return results.slice(1, 1 + queries.length);
+  fillReadBack(readBack, results, begin.length + queries.length + 1);
+  return results.slice(begin.length, begin.length + queries.length);
 }
 
 /** The result as Kysely's PostgreSQL driver reports it. */
