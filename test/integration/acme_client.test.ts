@@ -4,7 +4,9 @@
  * well-behaved client never takes; names resolve through a real bind9.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -59,6 +61,29 @@ for (const backend of await backends()) {
       assert.equal(head.status, 200);
       assert.equal((await fetch(directory.newNonce)).status, 204);
       assert.match(head.headers.get('link') ?? '', /rel="index"/);
+    });
+
+    test('a client keeps one connection across HEAD new-nonce requests (each signed request of acme-client starts with one)', async () => {
+      const directory = (await (await fetch(directoryUrl)).json()) as { newNonce: string };
+      let connections = 0;
+      const agent = new (class extends Agent {
+        override createConnection(...args: Parameters<Agent['createConnection']>) {
+          connections += 1;
+          return super.createConnection(...args);
+        }
+      })({ keepAlive: true, maxSockets: 1 });
+      try {
+        for (const method of ['HEAD', 'HEAD', 'GET', 'HEAD']) {
+          const response = await new Promise<IncomingMessage>((resolve, reject) => request(method === 'GET' ? directoryUrl : directory.newNonce, { method, agent }, resolve).on('error', reject).end());
+          response.resume();
+          await once(response, 'end');
+          assert.equal(response.statusCode, 200);
+          if (method === 'HEAD') assert.ok(response.headers['replay-nonce']);
+        }
+      } finally {
+        agent.destroy();
+      }
+      assert.equal(connections, 1, 'every request after the first HEAD reused its connection');
     });
 
     test('acme-client orders over http-01 with EAB; the order is an application that ends issued; a renewal order names it in replaces (ARI)', async (t) => {

@@ -70,7 +70,8 @@ export function acmeRoutes(app: FastifyInstance, ctx: RaContext): void {
           `certdesk ACME terms of service\n\nCertificates are issued only for names whose control the account proves, and only as the subscriber's DV instances allow.\nKeep your account key and EAB credentials secret. Revoke a certificate at once if its private key is compromised.\nThe operator may revoke certificates that were issued in violation of these terms or of the CA/Browser Forum Baseline Requirements.\n`,
         ),
       );
-      acme.head('/new-nonce', hiddenStateless, async (_req, reply) => reply.status(200).send());
+      // Content-Length: 0 keeps the connection: without it Node's HTTP client (acme-client's) drops the socket after the HEAD, and every signed request paid a new connection.
+      acme.head('/new-nonce', hiddenStateless, async (_req, reply) => reply.status(200).header('content-length', '0').send());
       acme.get('/new-nonce', { ...hiddenStateless, exposeHeadRoute: false }, async (_req, reply) => reply.status(204).send());
 
       acme.post('/new-account', hide, async (req, reply) => {
