@@ -60,6 +60,8 @@ type Driver = Pick<DriverInput, 'directoryUrl' | 'externalAccountBinding' | 'ca'
 
 interface Measured {
   perSecond: number;
+  /** TCP connections the driver opened to the server per measured order. */
+  connectionsPerOrder: number;
   /** CPU of the ACME server, of this process (acme-client and the challenge server) and of the machine while ordering. */
   cpu: CpuUse;
 }
@@ -87,7 +89,7 @@ async function measure(driver: Driver, serverPid: number, serverIsNode: boolean,
     return new Worker(new URL('./acme_driver.js', import.meta.url), { workerData: input });
   });
   const ready: Promise<string>[] = [];
-  const done: Promise<void>[] = [];
+  const done: Promise<number>[] = [];
   for (const worker of workers) {
     let onReady!: (threadStat: string) => void;
     ready.push(new Promise((resolve) => (onReady = resolve)));
@@ -101,7 +103,7 @@ async function measure(driver: Driver, serverPid: number, serverIsNode: boolean,
             answers.set(message.token, message.keyAuthorization);
             worker.postMessage({ type: 'answered', token: message.token } satisfies ScenarioMessage);
           } else if (message.type === 'forget') answers.delete(message.token);
-          else if (message.type === 'done') resolve();
+          else if (message.type === 'done') resolve(message.connections);
           else reject(new Error(`acme-client failed: ${message.message}`));
         });
       }),
@@ -111,22 +113,24 @@ async function measure(driver: Driver, serverPid: number, serverIsNode: boolean,
     // A thread that fails during setup rejects its `done` before it is ready.
     const driverThreadStats = await Promise.race([Promise.all(ready), Promise.all(done).then(() => [] as string[])]);
     const meter = new CpuMeter(serverPid, { serverIsNode, driverThreadStats });
+    let connections = 0;
     await meter.measure(async () => {
       for (const worker of workers) worker.postMessage({ type: 'go' } satisfies ScenarioMessage);
-      await Promise.all(done);
+      connections = (await Promise.all(done)).reduce((sum, n) => sum + n, 0);
     });
     const cpu = meter.use;
-    return { perSecond: options.orders / cpu.seconds, cpu };
+    return { perSecond: options.orders / cpu.seconds, connectionsPerOrder: connections / options.orders, cpu };
   } finally {
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
 }
 
-/** The CPU rows of one peer's run. */
-function cpuRows(peer: string, measured: Measured, orders: number): Row[] {
+/** The CPU and connection rows of one peer's run; `handshakes` when its connections are TLS. */
+function costRows(peer: string, measured: Measured, orders: number, handshakes: boolean): Row[] {
   return [
     row('3 ACME vs Pebble', `${peer}: CPU per order`, { value: cpuPerUnit(measured.cpu, orders, (n) => fmt(n, 1)) }),
     row('3 ACME vs Pebble', `${peer}: busy while ordering`, { value: busyShares(measured.cpu) }),
+    row('3 ACME vs Pebble', `${peer}: connections the driver opened per order`, { value: `${fmt(measured.connectionsPerOrder, 1)}${handshakes ? ' (each a TLS handshake)' : ''}` }),
   ];
 }
 
@@ -197,7 +201,7 @@ export async function acmeScenario(options: AcmeOptions): Promise<Row[]> {
     }
     const label = `orders/s at concurrency ${options.concurrency} (${options.orders} orders, http-01)`;
     const pebbleRate = pebbleRun.perSecond;
-    rows.push(row('3 ACME vs Pebble', `Pebble ${label}`, { value: `${fmt(pebbleRate)}/s` }), ...cpuRows('Pebble', pebbleRun, options.orders));
+    rows.push(row('3 ACME vs Pebble', `Pebble ${label}`, { value: `${fmt(pebbleRate)}/s` }), ...costRows('Pebble', pebbleRun, options.orders, true));
 
     const service = await startCertdesk({ nodeArgs: serverNodeArgs(), resolvers: [dns.address], dcvHttpPort: challenge.port });
     try {
@@ -226,7 +230,7 @@ export async function acmeScenario(options: AcmeOptions): Promise<Row[]> {
           target: '≥ 3',
           met: rate / pebbleRate >= 3,
         }),
-        ...cpuRows('certdesk', measured, options.orders),
+        ...costRows('certdesk', measured, options.orders, false),
       );
     } finally {
       await service.stop();

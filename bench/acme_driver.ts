@@ -7,7 +7,8 @@
  * CA to validate.
  */
 import { readlinkSync } from 'node:fs';
-import { Agent } from 'node:https';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { parentPort, workerData } from 'node:worker_threads';
 import acme from 'acme-client';
 import { pool } from './stats.js';
@@ -29,7 +30,8 @@ export type DriverMessage =
   | { type: 'ready'; threadStat: string }
   | { type: 'answer'; token: string; keyAuthorization: string }
   | { type: 'forget'; token: string }
-  | { type: 'done' }
+  /** `connections`: TCP connections the thread opened during its measured orders. */
+  | { type: 'done'; connections: number }
   | { type: 'failed'; message: string };
 
 /** From the scenario to a driver thread. */
@@ -37,8 +39,18 @@ export type ScenarioMessage = { type: 'go' } | { type: 'answered'; token: string
 
 async function main(port: NonNullable<typeof parentPort>, input: DriverInput): Promise<void> {
   const send = (message: DriverMessage) => port.postMessage(message);
-  // Kept-alive connections, as certdesk's plain HTTP gets: a TLS handshake per request would charge the driver, not Pebble.
-  if (input.ca) acme.axios.defaults.httpsAgent = new Agent({ ca: input.ca, keepAlive: true });
+  // Keep-alive agents for both servers, counting the connections they open. Node's client still closes a
+  // connection after a HEAD response without Content-Length (nodejs/node#28438), and acme-client sends a
+  // HEAD newNonce before every signed request: the count shows which server's replies keep connections.
+  const agent = input.ca ? new HttpsAgent({ ca: input.ca, keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  let connections = 0;
+  const connect = agent.createConnection.bind(agent);
+  agent.createConnection = (...args: Parameters<HttpAgent['createConnection']>) => {
+    connections += 1;
+    return connect(...args);
+  };
+  if (input.ca) acme.axios.defaults.httpsAgent = agent;
+  else acme.axios.defaults.httpAgent = agent;
   // A request left unanswered fails the run with its cause instead of stalling it (an order takes well under a second).
   acme.axios.defaults.timeout = 30_000;
   const client = new acme.Client({ directoryUrl: input.directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey(), ...input.backoff, ...(input.externalAccountBinding ? { externalAccountBinding: input.externalAccountBinding } : {}) });
@@ -73,8 +85,9 @@ async function main(port: NonNullable<typeof parentPort>, input: DriverInput): P
   // This thread's CPU counters, for the scenario's meter.
   send({ type: 'ready', threadStat: `/proc/${readlinkSync('/proc/thread-self')}/stat` });
   await go;
+  connections = 0;
   await pool(csrs, input.concurrency, order);
-  send({ type: 'done' });
+  send({ type: 'done', connections });
 }
 
 if (parentPort) {

@@ -64,6 +64,9 @@ test('ACME: Pebble and certdesk orders per second', async (t) => {
   // The orders are split over two acme-client threads, each measured.
   assert.match(value(/^certdesk: CPU per order/), /\(JavaScript threads \d+\.\d \+ \d+\.\d\)/);
   assert.match(value(/^certdesk: busy while ordering/), /^server JavaScript thread \d+ % · driver JavaScript threads \d+ % \/ \d+ % · all cores \d+ %$/);
+  // The warm-up orders opened the driver's connections; certdesk's replies (its HEAD newNonce too) keep them.
+  assert.equal(value(/^certdesk: connections the driver opened per order/), '0.0');
+  assert.match(value(/^Pebble: connections the driver opened per order/), /^\d+\.\d \(each a TLS handshake\)$/);
 });
 
 test('reads at scale: seeded rows are read over HTTP with latencies and RSS', async () => {
