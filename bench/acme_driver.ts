@@ -23,6 +23,8 @@ export interface DriverInput {
   warmUpNames: string[];
   concurrency: number;
   backoff: { backoffAttempts: number; backoffMin: number; backoffMax: number };
+  /** How acme-client asks for each nonce: HEAD as published, or GET (RFC 8555 §7.2 allows both), after which Node's client keeps the connection whatever the server sends. */
+  nonceBy: 'HEAD' | 'GET';
 }
 
 /** From a driver thread to the scenario. */
@@ -36,6 +38,23 @@ export type DriverMessage =
 
 /** From the scenario to a driver thread. */
 export type ScenarioMessage = { type: 'go' } | { type: 'answered'; token: string };
+
+/** The part of acme-client's (untyped) HTTP client that fetches nonces. */
+interface NonceClient {
+  getNonce(): Promise<string>;
+  getResourceUrl(resource: string): Promise<string>;
+  request(url: string, method: string): Promise<{ headers: Record<string, string | undefined> }>;
+}
+
+/** Makes acme-client ask for its nonces with GET instead of HEAD. */
+function askNoncesWithGet(client: acme.Client): void {
+  const http = (client as unknown as { http: NonceClient }).http;
+  http.getNonce = async () => {
+    const nonce = (await http.request(await http.getResourceUrl('newNonce'), 'get')).headers['replay-nonce'];
+    if (!nonce) throw new Error('the ACME server answered GET newNonce without a Replay-Nonce');
+    return nonce;
+  };
+}
 
 async function main(port: NonNullable<typeof parentPort>, input: DriverInput): Promise<void> {
   const send = (message: DriverMessage) => port.postMessage(message);
@@ -54,6 +73,7 @@ async function main(port: NonNullable<typeof parentPort>, input: DriverInput): P
   // A request left unanswered fails the run with its cause instead of stalling it (an order takes well under a second).
   acme.axios.defaults.timeout = 30_000;
   const client = new acme.Client({ directoryUrl: input.directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey(), ...input.backoff, ...(input.externalAccountBinding ? { externalAccountBinding: input.externalAccountBinding } : {}) });
+  if (input.nonceBy === 'GET') askNoncesWithGet(client);
   await client.createAccount({ termsOfServiceAgreed: true, contact: ['mailto:bench@example.com'] });
   const csrsFor = (names: string[]) => Promise.all(names.map(async (name) => (await acme.crypto.createCsr({ commonName: name, altNames: [name] }, await acme.crypto.createPrivateEcdsaKey()))[1]));
   const [warmUpCsrs, csrs] = await Promise.all([csrsFor(input.warmUpNames), csrsFor(input.names)]);
