@@ -13,6 +13,7 @@ import { startBind9, type Bind9Server } from '../support/bind9.js';
 import { makeTempDir } from '../support/daemon.js';
 import { backends, startCertdesk, type ApiClient, type CertdeskProcess } from '../support/certdesk.js';
 import { contact, expectError, expectOk, grant, organization, run, tinyPng, uploadDocument } from '../support/flows.js';
+import { httpRequest } from '../support/http_request.js';
 
 async function opensslCsr(args: { key: string[]; subj: string; san?: string }): Promise<string> {
   const dir = makeTempDir('csr');
@@ -166,6 +167,25 @@ for (const backend of await backends()) {
       await expectError(uploadDocument(alice, aliceOv, big, 'big.png'), 413, 'DOCUMENT_TOO_LARGE');
       await expectError(uploadDocument(alice, aliceDv, tinyPng, 'x.png'), 400, 'DOCUMENTS_NOT_NEEDED');
       await expectError(uploadDocument(alice, aliceOv, tinyPng, 'x.png', 'passport-photo'), 400, 'DOCUMENT_KIND_INVALID');
+    });
+
+    test('an upload that is not well-formed multipart gets 400 MULTIPART_MALFORMED and stores nothing', async () => {
+      const boundary = 'certdesk-test-boundary';
+      const post = async (body: Buffer) => {
+        const res = await httpRequest(`${alice.baseUrl}/api/v1/instances/${aliceOv}/documents`, 'POST', { authorization: `Bearer ${alice.token}`, 'content-type': `multipart/form-data; boundary=${boundary}` }, body);
+        return { status: res.status, body: JSON.parse(res.bytes.toString('utf8')) };
+      };
+      const part = Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="license.png"\r\nContent-Type: image/png\r\n\r\n`), tinyPng]);
+      const documents = async () => (await expectOk(alice.get(`/api/v1/instances/${aliceOv}`))).documents.length;
+      const before = await documents();
+      // No part at all, and a file cut off before its closing boundary.
+      for (const body of [Buffer.from('{'), part]) {
+        const error = await expectError(post(body), 400, 'MULTIPART_MALFORMED');
+        assert.equal(error.field, 'file');
+      }
+      assert.equal(await documents(), before);
+      await expectOk(post(Buffer.concat([part, Buffer.from(`\r\n--${boundary}--\r\n`)])), 201);
+      assert.equal(await documents(), before + 1);
     });
 
     test('malformed requests get 4xx, never 500', async () => {

@@ -1,7 +1,7 @@
 /** REST routes for instances: buy, list, detail, apply, submit, verify, withdraw, progress, documents, download. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authorizationLetterPdf } from '../../bundle/authorization_letter.js';
-import { badRequest } from '../../errors.js';
+import { badRequest, CertdeskError } from '../../errors.js';
 import { applicationView, deleteDocument, loadApplication, readDocument, saveApplication, submitApplication, uploadDocument, withdrawApplication, type ApplicationInput } from '../../ra/applications.js';
 import type { RaContext } from '../../ra/context.js';
 import { verifyNow } from '../../ra/dcv.js';
@@ -61,12 +61,8 @@ export function instanceRoutes(app: FastifyInstance, ctx: RaContext): void {
 
   app.post<{ Params: IdParams }>('/api/v1/instances/:id/documents', { schema: { tags, summary: 'Upload a qualification document (multipart: kind, file; PNG or JPEG up to 500 KB)', params: IdParams, consumes: ['multipart/form-data'] } }, async (req, reply) => {
     const actor = actorOf(req);
-    const file = await req.file();
-    if (!file) throw badRequest('FILE_REQUIRED', 'Attach the document as the multipart field "file".', 'file');
-    const bytes = await file.toBuffer();
-    const kindField = file.fields.kind;
-    const kind = kindField && !Array.isArray(kindField) && 'value' in kindField ? String(kindField.value) : 'business_license';
-    return reply.status(201).send(await uploadDocument(ctx, actor, req.params.id, { kind, fileName: file.filename, bytes }));
+    const upload = await readUpload(req);
+    return reply.status(201).send(await uploadDocument(ctx, actor, req.params.id, upload));
   });
 
   app.get<{ Params: IdParams & { documentId: string } }>('/api/v1/instances/:id/documents/:documentId', { schema: { tags, summary: 'Read an uploaded document' } }, async (req, reply) => {
@@ -99,4 +95,30 @@ export function instanceRoutes(app: FastifyInstance, ctx: RaContext): void {
     const { fileName, zip } = await downloadBundle(ctx, actorOf(req), req.params.id, req.query.server);
     return reply.header('content-type', 'application/zip').header('content-disposition', `attachment; filename="${fileName}"`).header('cache-control', 'no-store').send(zip);
   });
+}
+
+/** The uploaded document and its kind from a multipart body. */
+async function readUpload(req: FastifyRequest): Promise<{ kind: string; fileName: string; bytes: Buffer }> {
+  try {
+    const file = await req.file();
+    if (!file) throw badRequest('FILE_REQUIRED', 'Attach the document as the multipart field "file".', 'file');
+    const bytes = await file.toBuffer();
+    const kindField = file.fields.kind;
+    const kind = kindField && !Array.isArray(kindField) && 'value' in kindField ? String(kindField.value) : 'business_license';
+    return { kind, fileName: file.filename, bytes };
+  } catch (error) {
+    throw malformedUpload(error);
+  }
+}
+
+/**
+ * The multipart parser (busboy) reports a body that is not well-formed multipart
+ * with plain Errors; @fastify/multipart's limits carry FST_ codes and statuses
+ * of their own, which the error handler maps.
+ */
+function malformedUpload(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof CertdeskError || (typeof code === 'string' && code.startsWith('FST_'))) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return badRequest('MULTIPART_MALFORMED', `The upload is not well-formed multipart/form-data (${reason}); send the document as the field "file" and its kind as the field "kind", as a browser form or curl -F does.`, 'file');
 }
