@@ -63,6 +63,17 @@ for (const backend of await backends()) {
       assert.match(head.headers.get('link') ?? '', /rel="index"/);
     });
 
+    test('an unknown ACME resource is a 404 problem document for GET and POST alike', async () => {
+      for (const [method, url] of [['GET', '/acme/nothing-here'], ['POST', '/acme/nothing-here'], ['GET', `/acme/renewal-info/${'A'.repeat(300)}.${'B'.repeat(10)}`]] as const) {
+        const res = await fetch(service.url + url, { method, ...(method === 'POST' ? { body: '{}', headers: { 'content-type': 'application/jose+json' } } : {}) });
+        assert.equal(res.status, 404, `${method} ${url}`);
+        assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8', `${method} ${url}`);
+        const problem = (await res.json()) as { type: string; detail: string };
+        assert.equal(problem.type, 'urn:ietf:params:acme:error:malformed');
+        assert.match(problem.detail, /start at .*\/acme\/directory/);
+      }
+    });
+
     test('a client keeps one connection across HEAD new-nonce requests (each signed request of acme-client starts with one)', async () => {
       const directory = (await (await fetch(directoryUrl)).json()) as { newNonce: string };
       let connections = 0;

@@ -55,6 +55,8 @@ export function acmeRoutes(app: FastifyInstance, ctx: RaContext): void {
       acme.setNotFoundHandler((req, reply) => {
         reply.status(404).type('application/problem+json').send({ type: 'urn:ietf:params:acme:error:malformed', detail: `There is no ACME resource ${req.method} ${req.url}; start at ${urls.directory}.`, status: 404 });
       });
+      // Without it a GET below /acme/ would reach the console's catch-all route and get the REST 404 instead of a problem document.
+      acme.get('/*', { schema: { hide: true } }, (_req, reply) => reply.callNotFound());
 
       const hide = { schema: { hide: true } };
       const hiddenStateless = { ...hide, config: { reportsNoStoredState: true } };
