@@ -10,6 +10,12 @@ import path from 'node:path';
 import { CertdeskError } from '../errors.js';
 
 const VERSION = 'v1';
+const MASTER_KEY_FILE = 'master.key';
+
+/** Whether `dataDir` is a data folder certdesk has started on: it holds the master key. */
+export function hasMasterKey(dataDir: string): boolean {
+  return existsSync(path.join(dataDir, MASTER_KEY_FILE));
+}
 
 export class KeyVault {
   private readonly masterKey: Buffer;
@@ -21,7 +27,7 @@ export class KeyVault {
 
   /** Loads `master.key` from the data folder, creating it on first start. */
   static openOrCreate(dataDir: string): { vault: KeyVault; created: boolean } {
-    const file = path.join(dataDir, 'master.key');
+    const file = path.join(dataDir, MASTER_KEY_FILE);
     if (existsSync(file)) {
       const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
       if (key.length !== 32) {

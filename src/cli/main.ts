@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { CertdeskError } from '../errors.js';
+import { hasMasterKey } from '../ca/key_vault.js';
 import { addUser, createToken, setPassword } from '../ra/accounts.js';
 import { createEabKeyFor } from '../ra/acme/eab.js';
 import { checkResolver, type Settings } from '../ra/settings.js';
@@ -41,8 +42,13 @@ function withData(cmd: Command): Command {
 }
 
 async function offline<T>(opts: DataOptions, work: (ctx: Awaited<ReturnType<typeof openContext>>['ctx']) => Promise<T>): Promise<T> {
+  const dataDir = path.resolve(opts.data);
+  // Only `serve` makes a data folder: a mistyped --data must not get a new master key and CA of its own.
+  if (!hasMasterKey(dataDir)) {
+    throw new CertdeskError('DATA_FOLDER_MISSING', `${dataDir} is not a certdesk data folder (it has no master.key); give --data the folder the service runs with ("certdesk serve" makes it on its first start).`);
+  }
   const { ctx, db } = await openContext({
-    dataDir: path.resolve(opts.data),
+    dataDir,
     ...(opts.database ? { databaseUrl: opts.database } : {}),
     host: '127.0.0.1',
     port: 8443,

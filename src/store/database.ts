@@ -57,11 +57,33 @@ async function openPostgres(url: string, logger?: Pick<Logger, 'warn'>): Promise
   const named = namedStatementPool(pool, {
     onUnavailable: (error) => logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'PostgreSQL connection lost or refused'),
   });
-  await named.durability.probe(pool, (error) =>
-    logger?.warn({ err: error.message }, 'PostgreSQL refuses pg_logical_emit_message to this role, so every COMMIT waits for the disk by itself (slower); grant EXECUTE on it to share one flush per turn'),
-  );
+  try {
+    await named.durability.probe(pool, (error) =>
+      logger?.warn({ err: error.message }, 'PostgreSQL refuses pg_logical_emit_message to this role, so every COMMIT waits for the disk by itself (slower); grant EXECUTE on it to share one flush per turn'),
+    );
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw postgresUnreachable(url, error);
+  }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: named }) });
   return { db, dialect: 'postgres', durability: named.durability, pipeline: named.pipeline, close: () => db.destroy() };
+}
+
+/** The first query at start failed: wrong URL, server down, credentials or database refused. The password is not repeated. */
+function postgresUnreachable(url: string, error: unknown): CertdeskError {
+  let where = 'the --database URL';
+  try {
+    const parsed = new URL(url);
+    where = `${parsed.host}${parsed.pathname}${parsed.username ? ` as ${decodeURIComponent(parsed.username)}` : ''}`;
+  } catch {
+    // An unparsable URL is named generically; pg's own message says what is wrong with it.
+  }
+  const reason = error instanceof Error ? error.message : String(error);
+  return new CertdeskError(
+    'DATABASE_UNREACHABLE',
+    `certdesk could not use PostgreSQL at ${where} (${reason}); check --database (host, port, user, password, database) and that PostgreSQL is running and accepts connections from this machine.`,
+    { status: 503 },
+  );
 }
 
 async function migrate(opened: OpenedDatabase): Promise<void> {
