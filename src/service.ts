@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from './api/server.js';
+import { CertdeskError } from './errors.js';
 import { CertificateAuthority } from './ca/authority.js';
 import { KeyVault } from './ca/key_vault.js';
 import { type Clock, systemClock } from './clock.js';
@@ -54,7 +55,7 @@ export interface RunningService {
 
 /** Builds the RA context for a data folder; the CLI's offline commands use it without the HTTP server. */
 export async function openContext(options: ServiceOptions): Promise<{ ctx: RaContext; db: OpenedDatabase; caCreated: boolean }> {
-  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  makeDataFolder(options.dataDir);
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger();
   const db = await openDatabase({ dataDir: options.dataDir, logger, ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}) });
@@ -122,8 +123,14 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     firstStart = { adminEmail, adminPassword };
   }
   const app = await buildServer(ctx, { version: packageVersion() });
+  try {
+    await app.listen({ host: options.host, port: options.port });
+  } catch (error) {
+    await app.close();
+    await db.close();
+    throw listenFailed(options.host, options.port, error);
+  }
   const job: PeriodicJob = every(options.dcvIntervalMs ?? 15_000, 'dcv-recheck', ctx.logger, () => runDueChecks(ctx));
-  await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
@@ -138,6 +145,29 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       await db.close();
     },
   };
+}
+
+const LISTEN_REASONS: Record<string, string> = {
+  EADDRINUSE: 'something else listens there',
+  EADDRNOTAVAIL: 'this machine has no such address',
+  EACCES: 'this user may not listen on that port',
+  ENOTFOUND: 'the host name does not resolve',
+};
+
+function listenFailed(host: string, port: number, error: unknown): CertdeskError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const reason = (typeof code === 'string' ? LISTEN_REASONS[code] : undefined) ?? (error instanceof Error ? error.message : String(error));
+  return new CertdeskError('LISTEN_FAILED', `certdesk could not listen on ${host}:${port} (${reason}); give --listen an address of this machine and a free port.`, { status: 503 });
+}
+
+/** The data folder is made on first start; a path that is a file or not writable is the operator's to fix. */
+function makeDataFolder(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new CertdeskError('DATA_FOLDER_UNUSABLE', `${dataDir} cannot be the data folder (${reason}); give --data a folder this user may create and write.`, { status: 503 });
+  }
 }
 
 export function defaultDataDir(): string {

@@ -35,15 +35,28 @@ export async function openDatabase(options: { dataDir: string; databaseUrl?: str
 }
 
 function openSqlite(file: string): OpenedDatabase {
-  const sqlite = new SQLite(file);
-  // WAL; the batcher fsyncs the log after each COMMIT, so every acknowledged transaction survives a power cut.
-  sqlite.pragma('journal_mode = WAL');
+  const sqlite = openSqliteFile(file);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   // Concurrent requests' writes share one COMMIT (and one fsync) per event-loop turn.
   const groupCommit = new GroupCommitSqlite(sqlite);
   const db = new Kysely<Database>({ dialect: groupCommit.dialect() });
   return { db, dialect: 'sqlite', durability: groupCommit, pipeline: sqlitePipeline(groupCommit), close: () => db.destroy() };
+}
+
+/** Opens the file in WAL mode; a file that is not a database, or that cannot be opened, is the operator's to fix. */
+function openSqliteFile(file: string): SQLite.Database {
+  let sqlite: SQLite.Database | null = null;
+  try {
+    sqlite = new SQLite(file);
+    // WAL; the batcher fsyncs the log after each COMMIT, so every acknowledged transaction survives a power cut.
+    sqlite.pragma('journal_mode = WAL');
+    return sqlite;
+  } catch (error) {
+    sqlite?.close();
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new CertdeskError('DATABASE_UNUSABLE', `certdesk cannot open its database ${file} (${reason}); restore the file from a backup, or give --data the folder the service runs with.`, { status: 503 });
+  }
 }
 
 async function openPostgres(url: string, logger?: Pick<Logger, 'warn'>): Promise<OpenedDatabase> {
