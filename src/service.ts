@@ -160,13 +160,13 @@ function listenFailed(host: string, port: number, error: unknown): CertdeskError
   return new CertdeskError('LISTEN_FAILED', `certdesk could not listen on ${host}:${port} (${reason}); give --listen an address of this machine and a free port.`, { status: 503 });
 }
 
-/** The data folder is made on first start; a path that is a file or not writable is the operator's to fix. */
+/** The data folder is made on first start; a path where it cannot be made is the operator's to fix. */
 function makeDataFolder(dataDir: string): void {
   try {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new CertdeskError('DATA_FOLDER_UNUSABLE', `${dataDir} cannot be the data folder (${reason}); give --data a folder this user may create and write.`, { status: 503 });
+    throw new CertdeskError('DATA_FOLDER_UNUSABLE', `${dataDir} cannot be the data folder (${reason}); give --data a folder path this user may create.`, { status: 503 });
   }
 }
 
