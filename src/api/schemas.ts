@@ -90,4 +90,4 @@ export const UserBody = Type.Object({ email: Type.String(), role: Type.String({ 
 export const ProfileBody = Type.Object({ kind: Type.String({ description: 'contact or organization' }), name: Type.String(), data: Type.Object({}, { additionalProperties: true }) });
 export const ProfileQuery = Type.Object({ kind: Type.Optional(Type.String()) });
 export const ConfirmBody = Type.Object({ token: Type.String({ minLength: 1 }) });
-export const SettingsBody = Type.Object({}, { additionalProperties: true, description: 'Any of smtpUrl, mailFrom, dnsResolvers, selfServicePurchase, caaIdentities, allowIpAddresses, acmeExternalAccountRequired, acmeOrdersPerAccountPerHour, acmeOrdersPerDomainPerWeek' });
+export const SettingsBody = Type.Object({}, { additionalProperties: true, description: 'Any of smtpUrl (its password shows as ******** in replies; sent back so, the stored password is kept), mailFrom, dnsResolvers, selfServicePurchase, caaIdentities, allowIpAddresses, acmeExternalAccountRequired, acmeOrdersPerAccountPerHour, acmeOrdersPerDomainPerWeek' });

@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { badRequest } from '../errors.js';
 import type { Db } from '../store/database.js';
+import { keepStoredSmtpPassword, maskSmtpPassword } from './smtp_password.js';
 
 export interface Settings {
   /** smtp://user:pass@host:port; empty keeps mail in the outbox for admins to read. */
@@ -109,8 +110,15 @@ export class SettingsStore {
     return { ...DEFAULT_SETTINGS, ...this.stored, ...this.overrides };
   }
 
+  /** The settings as the API shows them: the SMTP password masked. */
+  view(): Settings {
+    const current = this.current();
+    return { ...current, smtpUrl: maskSmtpPassword(current.smtpUrl) };
+  }
+
+  /** Changes the settings in `patch`; an smtpUrl sent with the masked password keeps the current one. */
   async update(patch: Record<string, unknown>): Promise<Settings> {
-    const checked = checkPatch(patch);
+    const checked = checkPatch('smtpUrl' in patch ? { ...patch, smtpUrl: keepStoredSmtpPassword(patch.smtpUrl, this.current().smtpUrl) } : patch);
     for (const [key, value] of Object.entries(checked)) {
       const json = JSON.stringify(value);
       await this.db
@@ -120,6 +128,6 @@ export class SettingsStore {
         .execute();
     }
     this.stored = { ...this.stored, ...checked };
-    return this.current();
+    return this.view();
   }
 }

@@ -7,10 +7,12 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { makeTempDir } from '../support/daemon.js';
 import { backends, startCertdesk, type ApiClient, type CertdeskProcess } from '../support/certdesk.js';
 import { contact, expectError, expectOk, grant, organization, run, tinyPng, uploadDocument } from '../support/flows.js';
+import { startSmtpSink } from '../support/smtp_sink.js';
 import { requireTool } from '../support/tools.js';
 
 for (const backend of await backends()) {
@@ -133,6 +135,29 @@ for (const backend of await backends()) {
       assert.equal(own.owner, 'carol@example.com');
       await expectError(carol.post('/api/v1/instances', { owner: 'ops@example.com', product: 'dv', domainType: 'single' }), 403, 'FORBIDDEN');
       await expectOk(admin.put('/api/v1/settings', { selfServicePurchase: false }));
+    });
+
+    test('settings show the SMTP password masked; the masked URL sent back keeps the password the mail then logs in with', async () => {
+      const sink = await startSmtpSink({ user: 'certdesk', pass: 's3cret' });
+      try {
+        const masked = `smtp://certdesk:********@127.0.0.1:${sink.port}`;
+        assert.equal((await expectOk(admin.put('/api/v1/settings', { smtpUrl: `smtp://certdesk:s3cret@127.0.0.1:${sink.port}` }))).smtpUrl, masked);
+        const shown = await admin.get('/api/v1/settings');
+        assert.equal(shown.body.smtpUrl, masked);
+        assert.doesNotMatch(shown.bytes.toString('utf8'), /s3cret/);
+        // The console saves the whole form as shown, here with another field changed.
+        assert.equal((await expectOk(admin.put('/api/v1/settings', { smtpUrl: masked, mailFrom: 'certdesk <ca@example.com>' }))).smtpUrl, masked);
+        const id = await grant(admin, 'carol@example.com', 'ov', 'single');
+        await expectOk(carol.put(`/api/v1/instances/${id}/application`, { domains: ['smtp.example.com'], csr: { mode: 'auto' }, contact, organization }));
+        await expectOk(uploadDocument(carol, id, tinyPng, 'license.png'), 201);
+        await expectOk(carol.post(`/api/v1/instances/${id}/submit`));
+        const deadline = Date.now() + 10_000;
+        while (!sink.received.some((m) => m.text.includes(id)) && Date.now() < deadline) await sleep(50);
+        assert.ok(sink.received.some((m) => m.to.includes(contact.email) && m.text.includes(id)), 'the confirmation mail reached the server that takes only the stored password');
+      } finally {
+        await expectOk(admin.put('/api/v1/settings', { smtpUrl: '', mailFrom: 'certdesk <no-reply@certdesk.local>' }));
+        await sink.close();
+      }
     });
 
     test("a role an admin changes applies to the user's very next request", async () => {

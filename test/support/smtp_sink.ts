@@ -8,13 +8,22 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-/** A real SMTP server (the smtp-server package) on 127.0.0.1 that keeps what it receives. */
-export async function startSmtpSink(): Promise<SmtpSink> {
+/**
+ * A real SMTP server (the smtp-server package) on 127.0.0.1 that keeps what it
+ * receives. With `login`, it takes mail only after AUTH with that user and password.
+ */
+export async function startSmtpSink(login?: { user: string; pass: string }): Promise<SmtpSink> {
   const received: SmtpSink['received'] = [];
   const server = new SMTPServer({
-    authOptional: true,
+    authOptional: !login,
+    // Loopback only: AUTH without TLS is allowed so the test reads what it gets.
+    allowInsecureAuth: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    onAuth(auth, _session, callback) {
+      if (login && auth.username === login.user && auth.password === login.pass) callback(null, { user: auth.username });
+      else callback(new Error('Invalid username or password'));
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));

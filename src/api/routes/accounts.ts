@@ -36,7 +36,7 @@ export function accountRoutes(app: FastifyInstance, ctx: RaContext, signInGuard:
 
   app.get('/api/v1/settings', { schema: { tags: ['admin'], summary: 'Operator settings (admin)' } }, async (req) => {
     requireRole(actorOf(req), 'admin');
-    return { ...ctx.settings.current(), overriddenByFlags: Object.keys(ctx.settings.overrides) };
+    return { ...ctx.settings.view(), overriddenByFlags: Object.keys(ctx.settings.overrides) };
   });
   app.put<{ Body: Record<string, unknown> }>('/api/v1/settings', { schema: { tags: ['admin'], summary: 'Change operator settings (admin)', body: SettingsBody } }, async (req) => {
     requireRole(actorOf(req), 'admin');
