@@ -187,7 +187,19 @@ function checkCharacters(text: string, input: string, field: string): void {
   if (bad === '_') {
     throw invalid(field, `"${input}" contains an underscore; underscores are not allowed in certificate names (letters, digits and hyphens only).`);
   }
-  throw invalid(field, `"${input}" contains "${bad}"; a domain name can only contain letters, digits, hyphens and dots.`);
+  throw invalid(field, `"${visible(input)}" contains ${describeCharacter(bad)}; a domain name can only contain letters, digits, hyphens and dots.`);
+}
+
+const CONTROL = /[\u0000-\u001f\u007f]/g;
+const codePoint = (c: string) => `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+
+/** Control characters written as <U+XXXX>, so a message shows what was typed even where they print as nothing. */
+function visible(text: string): string {
+  return text.replace(CONTROL, (c) => `<${codePoint(c)}>`);
+}
+
+function describeCharacter(c: string): string {
+  return new RegExp(CONTROL.source).test(c) ? `the control character ${codePoint(c)}` : `"${c}"`;
 }
 
 function checkLabels(fullName: string, ascii: string, input: string, field: string): void {

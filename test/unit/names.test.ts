@@ -123,6 +123,12 @@ describe('normalizeName: accepted names', () => {
 });
 
 describe('normalizeName: refused names', () => {
+  test('a control character is named by its code point, since it prints as nothing', () => {
+    const error = rejects(() => normalizeName('www\u0000.example\u0007.com', 'domains[0]'), 'DOMAIN_INVALID', 'domains[0]');
+    assert.equal(error.message, '"www<U+0000>.example<U+0007>.com" contains the control character U+0000; a domain name can only contain letters, digits, hyphens and dots.');
+    assert.match(rejects(() => normalizeName('exa!mple.com', 'domains[0]'), 'DOMAIN_INVALID', 'domains[0]').message, /^"exa!mple\.com" contains "!";/);
+  });
+
   const cases: [input: string, code: string][] = [
     ['', 'DOMAIN_INVALID'],
     ['   ', 'DOMAIN_INVALID'],
