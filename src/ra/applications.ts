@@ -22,6 +22,7 @@ import type { DetailReadBack } from './instance_view.js';
 import { loadOwnedInstance, ownedInstance, quotaOf, selectInstance } from './instances.js';
 import { checkNames, type BoundName } from './names.js';
 import { randomSecret, tokenHash } from './passwords.js';
+import { issueIfReady } from './issuance.js';
 import { loadProfile, saveProfile } from './profiles.js';
 import { nextStatus } from './state_machine.js';
 import { eventInsert, recordEvent } from './timeline.js';
@@ -188,7 +189,7 @@ export async function deleteDocument(ctx: RaContext, actor: Actor, instanceId: s
   if (Number(result.numDeletedRows) === 0) throw notFound(`Document ${documentId}`);
 }
 
-const selectValidationNames = prepared((db, instanceId: string) => db.selectFrom('validations').select(['id', 'domain']).where('instance_id', '=', instanceId));
+const selectValidationNames = prepared((db, instanceId: string) => db.selectFrom('validations').select(['id', 'domain', 'status']).where('instance_id', '=', instanceId));
 
 /** `readBack`: reads to run once the submission committed, with its transaction (the reply's detail). */
 export async function submitApplication(ctx: RaContext, actor: Actor, instanceId: string, readBack?: DetailReadBack): Promise<void> {
@@ -220,6 +221,10 @@ export async function submitApplication(ctx: RaContext, actor: Actor, instanceId
     // The reply's detail: the lock keeps the application and the certificate as read unless this submission changes them.
     if (!resetReview) readBack?.hold('application', [application]);
     if (instance.certificate_id === null) readBack?.hold('certificate', []);
+    // Names proven in an earlier round stay proven (BR 3.2.2.4 lets a CA reuse a proof), so their records need not be
+    // published again; with none left to prove, the submission issues at once, as a verification would.
+    const proven = new Set(validations.filter((v) => v.status === 'valid').map((v) => v.domain));
+    const nothingToProve = view.domains.every((d) => proven.has(d.name));
     await ctx.pipeline.transaction(
       [
         updateWhere(
@@ -259,10 +264,11 @@ export async function submitApplication(ctx: RaContext, actor: Actor, instanceId
       ],
       {
         guardFirst: () => new CertdeskError('CONCURRENT_CHANGE', 'The instance changed while submitting; reload it and try again.', { status: 409 }),
-        ...(readBack ? { readBack } : {}),
+        ...(readBack && !nothingToProve ? { readBack } : {}),
       },
     );
     await confirmation?.afterCommit();
+    if (nothingToProve) await issueIfReady(ctx, instanceId, {}, [], readBack);
   });
 }
 

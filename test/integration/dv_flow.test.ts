@@ -170,11 +170,15 @@ for (const backend of await backends()) {
       assert.deepEqual(events.slice(-3), ['dcv_record_found', 'caa_forbidden', 'validation_failed'], 'the proof is kept although CAA refused issuance');
       assert.equal((await expectOk(alice.get(`/api/v1/instances/${id}`))).validation[0].status, 'valid');
 
+      // The name stays proven, so a resubmission has nothing left to prove and asks CAA at once.
+      const refusedAgain = await expectOk(alice.post(`/api/v1/instances/${id}/submit`));
+      assert.equal(refusedAgain.status, 'validation_failed', 'CAA still names another CA');
+      assert.match(refusedAgain.failureReason, /CAA/);
       await dns.removeRecords('example.org', 'CAA');
       await dns.addRecord('example.org', 'CAA', '0 issue "certdesk.local"');
-      await expectOk(alice.post(`/api/v1/instances/${id}/submit`));
-      const issued = await expectOk(alice.post(`/api/v1/instances/${id}/verify`));
-      assert.equal(issued.status, 'issued', 'a CAA record naming certdesk allows issuance');
+      const issued = await expectOk(alice.post(`/api/v1/instances/${id}/submit`));
+      assert.equal(issued.status, 'issued', 'a CAA record naming certdesk allows issuance, without waiting for a verification');
+      assert.deepEqual(issued.certificate.names, ['www.example.org']);
     });
 
     test('withdraw before issuance keeps the application for editing', async () => {

@@ -51,7 +51,7 @@ export function instanceRoutes(app: FastifyInstance, ctx: RaContext): void {
       await run(req.params.id, actor, readBack);
       return instanceDetail(ctx, actor, req.params.id, readBack);
     });
-  action('submit', 'Submit the application (DV: domain verification; OV/EV: review)', (id, actor, readBack) => submitApplication(ctx, actor, id, readBack));
+  action('submit', 'Submit the application (DV: domain verification, or issued at once when every name is already proven; OV/EV: review)', (id, actor, readBack) => submitApplication(ctx, actor, id, readBack));
   action('verify', 'Check the DNS records and files now', (id, actor, readBack) => verifyNow(ctx, actor, id, readBack));
   action('withdraw', 'Withdraw before issuance; the application is kept for editing', (id, actor) => withdrawApplication(ctx, actor, id));
 
