@@ -57,7 +57,7 @@ const Organization = Type.Object({
   type: Type.Optional(Type.String({ description: 'private, government, business or non_commercial' })),
   phone: Type.Optional(Type.String()),
   registrationNumber: Type.Optional(Type.String()),
-  country: Type.Optional(Type.String({ description: 'ISO 3166 two-letter code' })),
+  country: Type.Optional(Type.String({ description: 'ISO 3166-1 alpha-2 code of an assigned country (or XX, as the Baseline Requirements allow); any other value is refused with COUNTRY_INVALID' })),
   state: Type.Optional(Type.String()),
   city: Type.Optional(Type.String()),
   address: Type.Optional(Type.String()),

@@ -26,6 +26,7 @@ import {
   id_ce_certificatePolicies_anyPolicy,
   id_kp_serverAuth,
 } from '@peculiar/asn1-x509';
+import { isCountryCode } from './countries.js';
 import { toDer } from './encoded.js';
 import { TAG, readTlv, type Tlv } from './der.js';
 import { EXTENSION, EXTENSION_NAMES, extensionValue, readExtension, readSubjectAltNameValue, type AltNames } from './extensions.js';
@@ -310,7 +311,7 @@ function lintSubject(attributes: readonly NameAttribute[], p: LeafParams, sanEnt
   let commonNames = 0;
   for (const { type, value } of attributes) {
     if (type === ATTRIBUTE.countryName || type === ATTRIBUTE.jurisdictionCountryName) {
-      if (!/^[A-Z]{2}$/.test(value)) findings.push(`${shortName(type)} "${value}" must be a two-letter uppercase ISO 3166 code`);
+      if (!isCountryCode(value)) findings.push(`${shortName(type)} "${value}" must be an assigned two-letter uppercase ISO 3166-1 code`);
     }
     if (type !== ATTRIBUTE.commonName) continue;
     commonNames++;

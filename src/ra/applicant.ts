@@ -3,6 +3,7 @@
  * Certificate" panel asks for, and the checks that tell the user what to fix.
  */
 import { badRequest } from '../errors.js';
+import { isCountryCode } from '../pki/countries.js';
 
 export interface Contact {
   name: string;
@@ -71,9 +72,9 @@ export function checkOrganization(input: unknown, field = 'organization'): Organ
   if (typeof type !== 'string' || !(ORGANIZATION_TYPES as readonly string[]).includes(type)) {
     throw badRequest('ORGANIZATION_TYPE_INVALID', `The organization type must be one of ${ORGANIZATION_TYPES.join(', ')}.`, `${field}.type`);
   }
-  const country = text(o.country, `${field}.country`, 'The country', 2).toUpperCase();
-  if (!/^[A-Z]{2}$/.test(country)) {
-    throw badRequest('COUNTRY_INVALID', 'The country must be a two-letter ISO 3166 code such as CN or US.', `${field}.country`);
+  const country = text(o.country, `${field}.country`, 'The country', 64).toUpperCase();
+  if (!isCountryCode(country)) {
+    throw badRequest('COUNTRY_INVALID', `"${country}" is not an ISO 3166-1 country code; give the two-letter code of the organization's country, such as CN or US.`, `${field}.country`);
   }
   return {
     name: text(o.name, `${field}.name`, 'The organization name', 64),

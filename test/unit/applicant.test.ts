@@ -35,7 +35,11 @@ describe('applicant data', () => {
     assert.equal(checkOrganization(organization).country, 'US');
     assert.deepEqual(code(() => checkOrganization(undefined)), ['ORGANIZATION_REQUIRED', 'organization']);
     assert.deepEqual(code(() => checkOrganization({ ...organization, type: 'club' })), ['ORGANIZATION_TYPE_INVALID', 'organization.type']);
-    assert.deepEqual(code(() => checkOrganization({ ...organization, country: 'U1' })), ['COUNTRY_INVALID', 'organization.country']);
+    for (const country of ['U1', 'zz', 'QQ', 'AA', 'UK', 'EU', 'China', 'USA']) {
+      assert.deepEqual(code(() => checkOrganization({ ...organization, country })), ['COUNTRY_INVALID', 'organization.country'], country);
+    }
+    for (const country of ['cn', ' GB ', 'XX', 'AX', 'ZW']) assert.equal(checkOrganization({ ...organization, country }).country, country.trim().toUpperCase());
+    assert.throws(() => checkOrganization({ ...organization, country: 'China' }), /"CHINA" is not an ISO 3166-1 country code; give the two-letter code/);
     for (const field of ['name', 'phone', 'registrationNumber', 'state', 'city', 'address', 'zipCode']) {
       assert.equal(code(() => checkOrganization({ ...organization, [field]: '' }))[1], `organization.${field}`);
     }

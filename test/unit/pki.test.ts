@@ -478,7 +478,8 @@ describe('lintLeaf', () => {
     expectFinding(findings({ level: 'dv', organization: ORGANIZATIONS.ov }), /DV certificate's subject may carry only CN, found C, ST, L, O/);
     expectFinding(findings({ level: 'ov', organization: undefined }), /OV certificate's subject must carry O, C/);
     expectFinding(findings({ level: 'ev', organization: ORGANIZATIONS.ov }), /EV certificate's subject must carry serialNumber, businessCategory, jurisdictionC/);
-    expectFinding(findings({ level: 'ov', organization: { name: 'Example Ltd', country: 'cn', state: 'Zhejiang' } }), /C "cn" must be a two-letter uppercase/);
+    expectFinding(findings({ level: 'ov', organization: { name: 'Example Ltd', country: 'cn', state: 'Zhejiang' } }), /C "cn" must be an assigned two-letter uppercase ISO 3166-1 code/);
+    expectFinding(findings({ level: 'ov', organization: { name: 'Example Ltd', country: 'ZZ', state: 'Zhejiang' } }), /C "ZZ" must be an assigned two-letter uppercase ISO 3166-1 code/);
   });
 
   test('AIA and CRL DP must be http URLs', () => {
