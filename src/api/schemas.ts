@@ -1,5 +1,6 @@
 /** Request schemas shared by validation and the OpenAPI document. */
 import { Type, type Static } from '@sinclair/typebox';
+import { MAX_PAGE } from '../ra/instances.js';
 
 export const ErrorResponse = Type.Object(
   {
@@ -40,7 +41,7 @@ export type CreateInstanceBody = Static<typeof CreateInstanceBody>;
 export const ListInstancesQuery = Type.Object({
   status: Type.Optional(Type.String({ description: 'Filter by status' })),
   domain: Type.Optional(Type.String({ description: 'Search bound names containing this text' })),
-  page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 1 })),
   pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
 });
 export type ListInstancesQuery = Static<typeof ListInstancesQuery>;

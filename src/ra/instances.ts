@@ -28,6 +28,9 @@ export interface CreateInstanceInput {
   termMonths?: number;
 }
 
+/** The last page a list may ask for: its offset stays far inside SQLite's and PostgreSQL's 64-bit integers. */
+export const MAX_PAGE = 1_000_000;
+
 export interface ListQuery {
   status?: string;
   domain?: string;
@@ -231,7 +234,7 @@ export function visibleSummary(actor: Actor, id: string, row: SummaryRow | undef
 export async function listInstances(ctx: RaContext, actor: Actor, query: ListQuery): Promise<{ items: InstanceSummary[]; total: number; page: number; pageSize: number }> {
   const page = query.page ?? 1;
   const pageSize = query.pageSize ?? 20;
-  if (!Number.isInteger(page) || page < 1) throw badRequest('PAGE_INVALID', 'page must be a whole number from 1.', 'page');
+  if (!Number.isInteger(page) || page < 1 || page > MAX_PAGE) throw badRequest('PAGE_INVALID', `page must be a whole number from 1 to ${MAX_PAGE}.`, 'page');
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100) throw badRequest('PAGE_SIZE_INVALID', 'pageSize must be a whole number from 1 to 100.', 'pageSize');
   if (query.status !== undefined && !STATUSES.includes(query.status as InstanceStatus)) {
     throw badRequest('STATUS_INVALID', `status must be one of ${STATUSES.join(', ')}.`, 'status');
