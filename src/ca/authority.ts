@@ -14,6 +14,7 @@ import { randomSerial } from '../pki/serial.js';
 import type { Db } from '../store/database.js';
 import { newId } from '../store/ids.js';
 import type { KeyVault } from './key_vault.js';
+import { CrlNumbers } from './crl_numbers.js';
 
 export interface CaUrls {
   /** Base public URL, e.g. https://certdesk.example.com; used in AIA and CRL distribution points. */
@@ -48,6 +49,7 @@ const BACKDATE_MS = 60 * 1000;
 
 export class CertificateAuthority {
   private crlCache: { der: Buffer; builtAt: number } | null = null;
+  private readonly crlNumbers = new CrlNumbers<IssuerHandle>();
   /** No leaf may outlive the intermediate that signs it. */
   private readonly intermediateNotAfter: Date;
   /** The same strings for every leaf, so the leaf template cache finds its template by them. */
@@ -153,8 +155,7 @@ export class CertificateAuthority {
       entries: entries.map((e) => ({ serial: Buffer.from(e.serial.length % 2 ? `0${e.serial}` : e.serial, 'hex'), revokedAt: e.revokedAt, reason: e.reason })),
       thisUpdate: now,
       nextUpdate: new Date(now.getTime() + CRL_LIFETIME_MS),
-      // Seconds since the epoch grow monotonically, as RFC 5280 requires of cRLNumber.
-      crlNumber: BigInt(Math.floor(now.getTime() / 1000)),
+      crlNumber: this.crlNumbers.next(issuer, now),
     });
   }
 }

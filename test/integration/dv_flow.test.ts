@@ -121,6 +121,12 @@ for (const backend of await backends()) {
 
       await expectError(alice.call('GET', `/api/v1/instances/${id}/download?server=windows`), 400, 'SERVER_TYPE_INVALID');
 
+      const crlNumberOf = async (der: Buffer): Promise<bigint> => {
+        const file = path.join(nginxBundle.dir, 'number.crl');
+        writeFileSync(file, der);
+        return BigInt((await run('openssl', ['crl', '-inform', 'DER', '-in', file, '-noout', '-crlnumber'])).stdout.trim().replace(/^crlNumber=/, ''));
+      };
+      const numberBefore = await crlNumberOf((await alice.get('/ca/intermediate.crl')).bytes);
       const revoked = await expectOk(alice.post(`/api/v1/certificates/${issued.certificate.id}/revoke`, { reason: 'keyCompromise' }));
       assert.equal(revoked.status, 'revoked');
       assert.equal((await expectOk(alice.get(`/api/v1/instances/${id}`))).status, 'revoked');
@@ -132,6 +138,7 @@ for (const backend of await backends()) {
       const crlText = await run('openssl', ['crl', '-inform', 'DER', '-in', crlFile, '-noout', '-text']);
       assert.match(crlText.stdout, new RegExp(`Serial Number: ${issued.certificate.serial.toUpperCase()}`));
       assert.match(crlText.stdout, /Key Compromise/);
+      assert.ok((await crlNumberOf(crl.bytes)) > numberBefore, 'the CRL with the revocation has a larger cRLNumber than the one before it');
       const crlPem = path.join(nginxBundle.dir, 'intermediate.crl.pem');
       await run('openssl', ['crl', '-inform', 'DER', '-in', crlFile, '-out', crlPem]);
       await assert.rejects(
