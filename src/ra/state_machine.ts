@@ -70,8 +70,15 @@ export function isAllowed(action: LifecycleAction, from: InstanceStatus): boolea
 /** Returns the status after `action`, or throws a 409 that says why the action is not possible now. */
 export function nextStatus(from: InstanceStatus, action: LifecycleAction, product: Product): InstanceStatus {
   if (!isAllowed(action, from)) {
-    if (action === 'withdraw' && (from === 'issued' || from === 'revoked')) {
+    const afterIssuance = from === 'issued' || from === 'revoked';
+    if (action === 'withdraw' && afterIssuance) {
       throw new CertdeskError('WITHDRAW_AFTER_ISSUANCE', 'The certificate has already been issued; an issued certificate cannot be withdrawn. Revoke it instead if it must no longer be trusted.', { status: 409 });
+    }
+    if (action === 'edit' && afterIssuance) {
+      throw new CertdeskError('INVALID_STATE', `The application of an issued certificate cannot be changed; for other names or another key, apply with another instance. The instance is ${from}.`, {
+        status: 409,
+        details: { status: from, action },
+      });
     }
     throw new CertdeskError('INVALID_STATE', `${WHY_NOT[action]} The instance is ${from}.`, { status: 409, details: { status: from, action } });
   }
@@ -94,7 +101,10 @@ export function nextStatus(from: InstanceStatus, action: LifecycleAction, produc
 /** Actions the CA side or the applicant's mail takes, never offered as buttons to a subscriber. */
 const NOT_SUBSCRIBER_ACTIONS: readonly LifecycleAction[] = ['issue', 'fail', 'review', 'confirm_email'];
 
-/** The actions a subscriber may take on an instance in this status, for the API and console. */
-export function availableActions(status: InstanceStatus): LifecycleAction[] {
-  return (Object.keys(ALLOWED_FROM) as LifecycleAction[]).filter((a) => isAllowed(a, status) && !NOT_SUBSCRIBER_ACTIONS.includes(a));
+/** Actions only some products have: the seed combines OV and EV instances, never DV ones. */
+const ONLY_FOR: Partial<Record<LifecycleAction, readonly Product[]>> = { combine: ['ov', 'ev'] };
+
+/** The actions a subscriber may take on an instance of this product in this status, for the API and console. */
+export function availableActions(status: InstanceStatus, product: Product): LifecycleAction[] {
+  return (Object.keys(ALLOWED_FROM) as LifecycleAction[]).filter((a) => isAllowed(a, status) && !NOT_SUBSCRIBER_ACTIONS.includes(a) && (ONLY_FOR[a]?.includes(product) ?? true));
 }

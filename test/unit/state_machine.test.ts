@@ -48,12 +48,29 @@ describe('instance state machine', () => {
     assert.throws(() => nextStatus('pending_application', 'verify', 'dv'), (err: unknown) => err instanceof CertdeskError && err.code === 'INVALID_STATE' && /pending_application/.test(err.message));
   });
 
+  test('editing an issued or revoked certificate\'s application is refused without advising a withdrawal that would be refused too', () => {
+    for (const status of ['issued', 'revoked'] as const) {
+      assert.throws(
+        () => nextStatus(status, 'edit', 'ov'),
+        (err: unknown) => err instanceof CertdeskError && err.code === 'INVALID_STATE' && /apply with another instance/.test(err.message) && !/withdraw/.test(err.message),
+      );
+    }
+    assert.throws(() => nextStatus('under_review', 'edit', 'ov'), /withdraw it first/);
+  });
+
   test('the actions offered to a subscriber never include the CA-side ones', () => {
-    assert.deepEqual(availableActions('pending_application'), ['edit', 'combine', 'submit']);
-    assert.deepEqual(availableActions('domain_verification'), ['verify', 'withdraw']);
-    assert.deepEqual(availableActions('under_review'), ['verify', 'withdraw']);
-    assert.deepEqual(availableActions('issued'), ['revoke', 'download']);
-    assert.deepEqual(availableActions('validation_failed'), ['edit', 'submit', 'withdraw']);
-    assert.deepEqual(availableActions('revoked'), ['download']);
+    for (const product of PRODUCTS) {
+      assert.deepEqual(availableActions('domain_verification', product), ['verify', 'withdraw']);
+      assert.deepEqual(availableActions('under_review', product), ['verify', 'withdraw']);
+      assert.deepEqual(availableActions('issued', product), ['revoke', 'download']);
+      assert.deepEqual(availableActions('validation_failed', product), ['edit', 'submit', 'withdraw']);
+      assert.deepEqual(availableActions('revoked', product), ['download']);
+    }
+  });
+
+  test('combine is offered for OV and EV instances only, as the seed describes', () => {
+    assert.deepEqual(availableActions('pending_application', 'dv'), ['edit', 'submit']);
+    assert.deepEqual(availableActions('pending_application', 'ov'), ['edit', 'combine', 'submit']);
+    assert.deepEqual(availableActions('pending_application', 'ev'), ['edit', 'combine', 'submit']);
   });
 });
