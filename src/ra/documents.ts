@@ -22,11 +22,12 @@ export function checkQualificationDocument(input: { fileName: string; bytes: Buf
       field: 'file',
     });
   }
+  // An upload is read only to one byte past the limit, so its real size is not known here.
   if (size > MAX_DOCUMENT_BYTES) {
     throw new CertdeskError(
       'DOCUMENT_TOO_LARGE',
-      `The file "${fileName}" is ${size} bytes (${formatKb(size)}); documents may be at most ${MAX_DOCUMENT_BYTES} bytes (${formatKb(MAX_DOCUMENT_BYTES)}). Scan at a lower resolution or compress the image.`,
-      { status: 413, field: 'file', details: { size, limit: MAX_DOCUMENT_BYTES } },
+      `The file "${fileName}" is larger than ${formatKb(MAX_DOCUMENT_BYTES)}, the most a document may be (${MAX_DOCUMENT_BYTES} bytes). Scan at a lower resolution or compress the image.`,
+      { status: 413, field: 'file', details: { limit: MAX_DOCUMENT_BYTES } },
     );
   }
   if (isPng(bytes)) return { mime: 'image/png', size };
