@@ -27,7 +27,10 @@ export function confirmationMail(input: ConfirmationMailInput): OutgoingMail {
     'Please confirm that you made this request by opening this link:',
     { link: input.confirmUrl },
     ...(reviewed
-      ? ['After you confirm, a reviewer of the certificate authority checks your organization and may phone you at the number you gave to verify the request.']
+      ? [
+          'After you confirm, a reviewer of the certificate authority checks your organization and may phone you at the number you gave to verify the request.',
+          "The certificate is issued only once control of each domain is proven too: publish the DNS TXT record or the validation file shown on the certificate's page.",
+        ]
       : []),
     'If you did not apply for this certificate, ignore this mail; nothing is issued without your confirmation.',
   ];

@@ -255,7 +255,7 @@ export async function submitApplication(ctx: RaContext, actor: Actor, instanceId
         eventInsert(ctx.db, {
           instanceId,
           type: 'submitted',
-          message: instance.product === 'dv' ? 'Submitted; prove control of each domain with the DNS record or the file shown.' : 'Submitted to the CA for review; confirm the email from the CA and keep your phone on.',
+          message: instance.product === 'dv' ? 'Submitted; prove control of each domain with the DNS record or the file shown.' : 'Submitted to the CA for review; confirm the email from the CA, keep your phone on, and prove control of each domain with the DNS record or the file shown.',
           at: now,
           actorId: actor.id,
           data: { round: instance.submission_round + 1 },

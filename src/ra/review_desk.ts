@@ -141,7 +141,20 @@ export async function recordPhoneVerification(ctx: RaContext, actor: Actor, inst
   });
 }
 
-export async function approve(ctx: RaContext, actor: Actor, instanceId: string): Promise<{ approvals: number; approvalsRequired: number; issued: boolean }> {
+/** What an approved application still waits for before it is issued, in words the reviewer can pass on. */
+async function stillMissing(ctx: RaContext, instanceId: string, approvalsLeft: number): Promise<string[]> {
+  const [application, unproven] = await Promise.all([
+    loadApplication(ctx, instanceId),
+    ctx.db.selectFrom('validations').select('domain').where('instance_id', '=', instanceId).where('status', '!=', 'valid').orderBy('domain').execute(),
+  ]);
+  return [
+    ...(approvalsLeft > 0 ? [`${approvalsLeft} more approval${approvalsLeft > 1 ? 's' : ''} from a different reviewer`] : []),
+    ...(application?.email_confirmed_at ? [] : ["the applicant's confirmation of the CA's email"]),
+    ...(unproven.length > 0 ? [`proof of control of ${unproven.map((v) => v.domain).join(', ')} (the DNS TXT record or the validation file)`] : []),
+  ];
+}
+
+export async function approve(ctx: RaContext, actor: Actor, instanceId: string): Promise<{ approvals: number; approvalsRequired: number; issued: boolean; waitingFor: string[] }> {
   return ctx.locks.run(instanceId, async () => {
     const instance = await loadReviewable(ctx, actor, instanceId);
     checkCanDecide(actor, instance);
@@ -154,16 +167,23 @@ export async function approve(ctx: RaContext, actor: Actor, instanceId: string):
     const at = ctx.clock.now();
     await ctx.db.insertInto('reviews').values({ id: newId('rev'), instance_id: instanceId, reviewer_id: actor.id, round: instance.submission_round, decision: 'approve', reason: null, created_at: at.toISOString() }).execute();
     await recordEvent(ctx.db, { instanceId, type: 'review_approved', message: `Approved by ${actor.email} (${approvals.length + 1} of ${required}).`, at, actorId: actor.id });
-    const issued = (await issueIfReady(ctx, instanceId)) === 'issued';
-    return { approvals: approvals.length + 1, approvalsRequired: required, issued };
+    const outcome = await issueIfReady(ctx, instanceId);
+    const waitingFor = outcome === 'waiting' ? await stillMissing(ctx, instanceId, required - approvals.length - 1) : [];
+    return { approvals: approvals.length + 1, approvalsRequired: required, issued: outcome === 'issued', waitingFor };
   });
 }
 
+/** A rejection's reason: long enough to act on, short enough to read on the subscriber's page. */
+const REASON_LENGTH = { min: 3, max: 2000 };
+
 export async function reject(ctx: RaContext, actor: Actor, instanceId: string, reason: unknown): Promise<void> {
-  if (typeof reason !== 'string' || reason.trim().length < 3) {
-    throw badRequest('REASON_REQUIRED', 'Give the reason for the rejection; the subscriber sees it and fixes the application from it.', 'reason');
+  const text = typeof reason === 'string' ? reason.trim() : '';
+  if (text.length < REASON_LENGTH.min) {
+    throw badRequest('REASON_REQUIRED', `Give the reason for the rejection, at least ${REASON_LENGTH.min} characters; the subscriber sees it and fixes the application from it.`, 'reason');
   }
-  const text = reason.trim().slice(0, 2000);
+  if (text.length > REASON_LENGTH.max) {
+    throw badRequest('REASON_TOO_LONG', `The reason is ${text.length} characters; keep it to at most ${REASON_LENGTH.max}, the subscriber reads it on the instance's page.`, 'reason');
+  }
   await ctx.locks.run(instanceId, async () => {
     const instance = await loadReviewable(ctx, actor, instanceId);
     checkCanDecide(actor, instance);

@@ -87,6 +87,9 @@ for (const backend of await backends()) {
 
       await expectOk(reviewer1.post(`/api/v1/reviews/${id}/phone`, { result: 'reached', note: 'spoke to Bob' }));
       await expectError(reviewer1.post(`/api/v1/reviews/${id}/reject`, { reason: '' }), 400, 'REASON_REQUIRED');
+      assert.match((await expectError(reviewer1.post(`/api/v1/reviews/${id}/reject`, { reason: 'x' }), 400, 'REASON_REQUIRED')).message, /at least 3 characters/);
+      const tooLong = await expectError(reviewer1.post(`/api/v1/reviews/${id}/reject`, { reason: 'y'.repeat(2001) }), 400, 'REASON_TOO_LONG');
+      assert.match(tooLong.message, /2001 characters; keep it to at most 2000/, 'a long reason is refused, not cut short unseen');
       await expectOk(reviewer1.post(`/api/v1/reviews/${id}/reject`, { reason: 'The registration number does not match the business license.' }));
       const failed = await expectOk(bob.get(`/api/v1/instances/${id}`));
       assert.equal(failed.status, 'validation_failed');
@@ -117,17 +120,26 @@ for (const backend of await backends()) {
       await expectOk(bob.put(`/api/v1/instances/${id}/application`, { domains: ['secure.example.net'], csr: { mode: 'auto', keyAlgorithm: 'ecdsa-p384' }, contact, organization }));
       await expectOk(uploadDocument(bob, id, tinyPng, 'license.png'), 201);
       const submitted = await expectOk(bob.post(`/api/v1/instances/${id}/submit`));
-      await expectOk(service.anonymous().post('/api/v1/confirmations', { token: await confirmationToken(smtp, contact.email, 2) }));
-      await proveDomains(dns, bob, id, submitted);
+      const progress = await expectOk(bob.get(`/api/v1/instances/${id}/progress`));
+      assert.match(progress.events.find((e: any) => e.type === 'submitted').message, /prove control of each domain with the DNS record or the file shown/);
+      assert.ok(smtp.received.some((m) => m.to.includes(contact.email) && /issued only once control of each domain is proven/.test(m.text)), 'the confirmation mail says the domains must be proven too');
 
       await expectError(bob.post(`/api/v1/reviews/${id}/approve`), 403, 'FORBIDDEN');
       const first = await expectOk(reviewer1.post(`/api/v1/reviews/${id}/approve`));
       assert.deepEqual([first.approvals, first.approvalsRequired, first.issued], [1, 2, false]);
+      assert.deepEqual(first.waitingFor, [
+        '1 more approval from a different reviewer',
+        "the applicant's confirmation of the CA's email",
+        'proof of control of secure.example.net (the DNS TXT record or the validation file)',
+      ]);
       await expectError(reviewer1.post(`/api/v1/reviews/${id}/approve`), 409, 'SAME_REVIEWER');
+      await expectOk(service.anonymous().post('/api/v1/confirmations', { token: await confirmationToken(smtp, contact.email, 2) }));
+      await proveDomains(dns, bob, id, submitted);
       const detail = await expectOk(reviewer2.get(`/api/v1/reviews/${id}`));
       assert.equal(detail.approvals[0].reviewer, 'rita@ca.example');
       const second = await expectOk(reviewer2.post(`/api/v1/reviews/${id}/approve`));
       assert.equal(second.issued, true);
+      assert.deepEqual(second.waitingFor, []);
       const issued = await expectOk(bob.get(`/api/v1/instances/${id}`));
       assert.equal(issued.status, 'issued');
       assert.equal(issued.certificate.keyAlgorithm, 'ECDSA P-384');

@@ -23,7 +23,7 @@ export function reviewRoutes(app: FastifyInstance, ctx: RaContext): void {
     recordPhoneVerification(ctx, actorOf(req), req.params.id, req.body),
   );
 
-  app.post<{ Params: IdParams }>('/api/v1/reviews/:id/approve', { schema: { tags, summary: 'Approve (EV needs two different reviewers)', params: IdParams } }, async (req) => approve(ctx, actorOf(req), req.params.id));
+  app.post<{ Params: IdParams }>('/api/v1/reviews/:id/approve', { schema: { tags, summary: 'Approve (EV needs two different reviewers); the reply says whether it issued and lists in waitingFor what is still missing', params: IdParams } }, async (req) => approve(ctx, actorOf(req), req.params.id));
 
   app.post<{ Params: IdParams; Body: { reason: string } }>('/api/v1/reviews/:id/reject', { schema: { tags, summary: 'Reject with a reason the subscriber sees', params: IdParams, body: RejectBody } }, async (req) => {
     await reject(ctx, actorOf(req), req.params.id, req.body.reason);
