@@ -18,6 +18,10 @@ function fromFastify(err: FastifyError): { status: number; body: ErrorBody } | n
     const where = (first?.instancePath || '').replace(/^\//, '').replace(/\//g, '.');
     const field = [err.validationContext, where || (first?.params as { missingProperty?: string } | undefined)?.missingProperty].filter(Boolean).join('.');
     const allowed = (first?.params as { allowedValues?: unknown[] } | undefined)?.allowedValues;
+    // A missing or non-object body fails the body schema's type as a whole; Ajv's "body must be object" does not say what to send.
+    if (err.validationContext === 'body' && !where && first?.keyword === 'type') {
+      return { status: 400, body: body('VALIDATION_FAILED', 'Send the request body as a JSON object with Content-Type: application/json; {} when every field is optional.', 'body') };
+    }
     const message = `${field || 'The request'} ${first?.message ?? 'is invalid'}${allowed ? `: ${allowed.join(', ')}` : ''}.`;
     return { status: 400, body: body('VALIDATION_FAILED', message, field || undefined) };
   }

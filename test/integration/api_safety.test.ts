@@ -188,6 +188,15 @@ for (const backend of await backends()) {
       assert.equal(await documents(), before + 1);
     });
 
+    test('a request without the JSON body its route takes is told to send one', async () => {
+      for (const res of [await alice.call('POST', `/api/v1/certificates/${aliceCert}/revoke`), await alice.call('POST', `/api/v1/certificates/${aliceCert}/revoke`, '[]', { 'content-type': 'application/json' })]) {
+        assert.equal(res.status, 400, JSON.stringify(res.body));
+        assert.equal(res.body.error.code, 'VALIDATION_FAILED');
+        assert.match(res.body.error.message, /Send the request body as a JSON object with Content-Type: application\/json/);
+      }
+      assert.equal((await expectOk(alice.get(`/api/v1/certificates/${aliceCert}`))).status, 'valid', 'nothing was revoked');
+    });
+
     test('malformed requests get 4xx, never 500', async () => {
       const cases = [
         await alice.call('PUT', `/api/v1/instances/${aliceOv}/application`, undefined, { 'content-type': 'application/json' }),
