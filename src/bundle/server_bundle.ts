@@ -77,7 +77,7 @@ export function describeServerBundle(server: ServerType, hasKey: boolean, baseNa
     case 'tomcat':
       return [
         { name: `${baseName}.jks`, description: `Java keystore (JKS) with ${withKey}the certificate and the chain under the alias "${jksAlias(baseName)}".` },
-        { name: 'jks-password.txt', description: 'The password of the keystore and of its key entry.' },
+        { name: 'jks-password.txt', description: hasKey ? 'The password of the keystore and of its key entry.' : 'The password of the keystore.' },
       ];
     case 'other':
       return [{ name: `${baseName}.pem`, description: 'Certificate followed by the intermediate chain (PEM).' }, ...keyFile('')];

@@ -18,6 +18,9 @@ const OID = {
   x509Certificate: '1.2.840.113549.1.9.22.1',
   friendlyName: '1.2.840.113549.1.9.20',
   localKeyId: '1.2.840.113549.1.9.21',
+  /** Oracle's attribute that makes Java's keytool load a certificate bag as a trusted certificate entry. */
+  javaTrustedKeyUsage: '2.16.840.1.113894.746875.1.1',
+  anyExtendedKeyUsage: '2.5.29.37.0',
   pbes2: '1.2.840.113549.1.5.13',
   pbkdf2: '1.2.840.113549.1.5.12',
   hmacWithSha256: '1.2.840.113549.2.9',
@@ -60,12 +63,13 @@ function pbes2Encrypt(plaintext: Buffer, password: string): { algorithm: Node; c
   return { algorithm, ciphertext };
 }
 
-function bagAttributes(friendlyName: string | undefined, localKeyId: Buffer | undefined): Node[] {
+function bagAttributes(friendlyName: string | undefined, localKeyId: Buffer | undefined, javaTrusted = false): Node[] {
   const attributes: Node[] = [];
   if (friendlyName !== undefined) {
     attributes.push(seq(oid(OID.friendlyName), set(bmpString(friendlyName))));
   }
   if (localKeyId) attributes.push(seq(oid(OID.localKeyId), set(octets(localKeyId))));
+  if (javaTrusted) attributes.push(seq(oid(OID.javaTrustedKeyUsage), set(oid(OID.anyExtendedKeyUsage))));
   return attributes.length > 0 ? [set(...attributes)] : [];
 }
 
@@ -81,6 +85,9 @@ function encryptedDataContentInfo(content: Buffer, password: string): Node {
  * A PKCS#12 file: certificates in a PBES2/AES-256-CBC encrypted bag, the key
  * (when given) as a PBES2/AES-256-CBC shrouded key bag, and a SHA-256 MAC, so
  * OpenSSL 3 opens it without -legacy. The leaf and its key share a localKeyId.
+ * Without a key, each certificate is marked trusted the way Java writes it and
+ * named like the JKS's entries (friendlyName, friendlyName-1, ...), so keytool
+ * lists them instead of an empty store.
  */
 export function buildPfx(p: { chainPem: string[]; privateKeyPem?: string; password: string; friendlyName: string }): Buffer {
   const certificates = p.chainPem.map((pem) => fromPem(pem, 'CERTIFICATE'));
@@ -88,11 +95,12 @@ export function buildPfx(p: { chainPem: string[]; privateKeyPem?: string; passwo
   if (!leaf) throw new CertdeskError('PFX_EMPTY', 'A PKCS#12 file needs at least one certificate.', { status: 400 });
   const localKeyId = p.privateKeyPem === undefined ? undefined : createHash('sha1').update(leaf).digest();
 
+  const certOnly = p.privateKeyPem === undefined;
   const certBags = certificates.map((cert, i) =>
     seq(
       oid(OID.certBag),
       explicit0(seq(oid(OID.x509Certificate), explicit0(octets(cert)))),
-      ...(i === 0 ? bagAttributes(p.friendlyName, localKeyId) : []),
+      ...(certOnly ? bagAttributes(i === 0 ? p.friendlyName : `${p.friendlyName}-${i}`, undefined, true) : i === 0 ? bagAttributes(p.friendlyName, localKeyId) : []),
     ),
   );
   const contents = [encryptedDataContentInfo(der(seq(...certBags)), p.password)];

@@ -153,10 +153,14 @@ describe('server bundles opened by unzip, openssl and keytool', () => {
     assert.equal(info.match(/-----BEGIN CERTIFICATE-----/g)?.length, 2);
 
     if (!requireTool(t, 'keytool')) return;
+    const pfxList = run('keytool', ['-list', '-storetype', 'PKCS12', '-keystore', join(iis.dir, `${base}.pfx`), '-storepass', pfxPassword]);
+    assert.match(pfxList, /Your keystore contains 2 entries/, 'Java sees the certificates of a PFX without a key');
+    assert.equal(pfxList.match(/trustedCertEntry/g)?.length, 2);
     const tomcat = unzipped(t, 'tomcat', false)!;
     const jksPassword = passwordFile(tomcat.dir, 'jks-password.txt', tomcat.bundle.password);
     const list = run('keytool', ['-list', '-keystore', join(tomcat.dir, `${base}.jks`), '-storepass', jksPassword]);
     assert.doesNotMatch(list, /PrivateKeyEntry/);
     assert.match(list, /trustedCertEntry/);
+    assert.equal(tomcat.bundle.files.find((f) => f.name === 'jks-password.txt')?.description, 'The password of the keystore.', 'a keystore without a key entry has no key password');
   });
 });
