@@ -22,6 +22,12 @@ export const errorResponses = {
   409: Type.Ref('Error'),
 };
 
+/**
+ * A success reply other than 200, for the OpenAPI document. The schema takes
+ * any value, so the reply is written as the route returns it.
+ */
+export const successReply = (status: 201 | 204, description: string) => ({ [status]: Type.Unknown({ description }) });
+
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 export type IdParams = Static<typeof IdParams>;
 

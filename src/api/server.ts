@@ -17,6 +17,7 @@ import { instanceRoutes } from './routes/instances.js';
 import { reviewRoutes } from './routes/reviews.js';
 import { signInLimiter } from './sign_in_limit.js';
 import { ErrorResponse } from './schemas.js';
+import { documentReplies } from './openapi_replies.js';
 
 export async function buildServer(ctx: RaContext, options: { version: string }): Promise<FastifyInstance> {
   const app = Fastify({
@@ -41,6 +42,7 @@ export async function buildServer(ctx: RaContext, options: { version: string }):
       security: [{ bearer: [] }],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    transform: documentReplies,
   });
   // One byte over the limit is read so an oversized file is refused as such rather than truncated.
   await app.register(multipart, { limits: { fileSize: MAX_DOCUMENT_BYTES + 1, files: 1, fields: 5 }, throwFileSizeLimit: false });

@@ -7,7 +7,7 @@ import { confirmEmail } from '../../ra/dcv.js';
 import { tokenHash } from '../../ra/passwords.js';
 import { deleteProfile, listProfiles, saveProfile } from '../../ra/profiles.js';
 import { actorOf } from '../auth.js';
-import { ConfirmBody, IdParams, LoginBody, ProfileBody, ProfileQuery, SettingsBody, UserBody } from '../schemas.js';
+import { ConfirmBody, IdParams, LoginBody, ProfileBody, ProfileQuery, SettingsBody, successReply, UserBody } from '../schemas.js';
 
 export function accountRoutes(app: FastifyInstance, ctx: RaContext, signInGuard: preHandlerAsyncHookHandler): void {
   app.post<{ Body: { email: string; password: string } }>('/api/v1/auth/token', { preHandler: signInGuard, schema: { tags: ['accounts'], summary: 'Exchange email and password for an API token', body: LoginBody, security: [] } }, async (req) => login(ctx, req.body));
@@ -18,7 +18,7 @@ export function accountRoutes(app: FastifyInstance, ctx: RaContext, signInGuard:
   });
 
   app.get('/api/v1/users', { schema: { tags: ['accounts'], summary: 'Users and roles (admin)' } }, async (req) => ({ items: await listUsers(ctx, actorOf(req)) }));
-  app.post<{ Body: { email: string; role: string; password?: string } }>('/api/v1/users', { schema: { tags: ['accounts'], summary: 'Add a user (admin)', body: UserBody } }, async (req, reply) => {
+  app.post<{ Body: { email: string; role: string; password?: string } }>('/api/v1/users', { schema: { tags: ['accounts'], summary: 'Add a user (admin)', body: UserBody, response: successReply(201, 'The new user; with a generated password when none was given') } }, async (req, reply) => {
     requireRole(actorOf(req), 'admin');
     return reply.status(201).send(await addUser(ctx, req.body));
   });
@@ -26,10 +26,10 @@ export function accountRoutes(app: FastifyInstance, ctx: RaContext, signInGuard:
   app.get<{ Querystring: { kind?: string } }>('/api/v1/profiles', { schema: { tags: ['profiles'], summary: 'Saved contact and organization profiles', querystring: ProfileQuery } }, async (req) => ({
     items: await listProfiles(ctx, actorOf(req), req.query.kind),
   }));
-  app.post<{ Body: { kind: string; name: string; data: object } }>('/api/v1/profiles', { schema: { tags: ['profiles'], summary: 'Save a contact or organization profile', body: ProfileBody } }, async (req, reply) =>
+  app.post<{ Body: { kind: string; name: string; data: object } }>('/api/v1/profiles', { schema: { tags: ['profiles'], summary: 'Save a contact or organization profile', body: ProfileBody, response: successReply(201, 'The saved profile') } }, async (req, reply) =>
     reply.status(201).send(await saveProfile(ctx, actorOf(req), req.body)),
   );
-  app.delete<{ Params: IdParams }>('/api/v1/profiles/:id', { schema: { tags: ['profiles'], summary: 'Delete a profile', params: IdParams } }, async (req, reply) => {
+  app.delete<{ Params: IdParams }>('/api/v1/profiles/:id', { schema: { tags: ['profiles'], summary: 'Delete a profile', params: IdParams, response: successReply(204, 'Deleted') } }, async (req, reply) => {
     await deleteProfile(ctx, actorOf(req), req.params.id);
     return reply.status(204).send();
   });

@@ -7,7 +7,7 @@ import type { RaContext } from '../../ra/context.js';
 import { overview } from '../../ra/overview.js';
 import { endSession, SESSION_HOURS, startSession } from '../../ra/sessions.js';
 import { actorOf, CSRF_COOKIE, SESSION_COOKIE } from '../auth.js';
-import { IdParams, LoginBody } from '../schemas.js';
+import { IdParams, LoginBody, successReply } from '../schemas.js';
 
 const CheckDomainsBody = Type.Object({ domains: Type.Union([Type.Array(Type.String()), Type.String()], { description: 'As in the application: an array, or one name per line' }) });
 const CheckCsrBody = Type.Object({ pem: Type.String({ description: 'The PEM CSR' }), names: Type.Array(Type.String(), { description: 'The names the CSR must carry, exactly' }) });
@@ -26,7 +26,7 @@ export function consoleRoutes(app: FastifyInstance, ctx: RaContext, signInGuard:
     return { user: { id: session.user.id, email: session.user.email, role: session.user.role }, expiresAt: session.expiresAt.toISOString() };
   });
 
-  app.delete('/api/v1/auth/session', { schema: { tags: ['console'], summary: 'Sign out: ends the session and clears its cookies' } }, async (req: FastifyRequest, reply: FastifyReply) => {
+  app.delete('/api/v1/auth/session', { schema: { tags: ['console'], summary: 'Sign out: ends the session and clears its cookies', response: successReply(204, 'Signed out') } }, async (req: FastifyRequest, reply: FastifyReply) => {
     const token = req.cookies[SESSION_COOKIE];
     if (token) await endSession(ctx, token);
     reply.clearCookie(SESSION_COOKIE, { path: '/' }).clearCookie(CSRF_COOKIE, { path: '/' });

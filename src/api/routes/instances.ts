@@ -9,12 +9,12 @@ import { createdInstanceDetail, detailReadBack, instanceDetail, instanceProgress
 import { combineInstances, createInstance, listInstances, loadOwnedInstance, loadVisibleInstance } from '../../ra/instances.js';
 import { downloadBundle } from '../../ra/issuance.js';
 import { actorOf } from '../auth.js';
-import { ApplicationBody, CombineBody, CreateInstanceBody, DownloadQuery, errorResponses, IdParams, ListInstancesQuery, type ListInstancesQuery as ListQuery } from '../schemas.js';
+import { ApplicationBody, CombineBody, CreateInstanceBody, DownloadQuery, errorResponses, IdParams, ListInstancesQuery, type ListInstancesQuery as ListQuery, successReply } from '../schemas.js';
 
 const tags = ['instances'];
 
 export function instanceRoutes(app: FastifyInstance, ctx: RaContext): void {
-  app.post<{ Body: CreateInstanceBody }>('/api/v1/instances', { schema: { tags, summary: 'Grant (buy) a certificate instance', body: CreateInstanceBody, response: errorResponses } }, async (req, reply) => {
+  app.post<{ Body: CreateInstanceBody }>('/api/v1/instances', { schema: { tags, summary: 'Grant (buy) a certificate instance', body: CreateInstanceBody, response: { ...successReply(201, 'The new instance, as GET /api/v1/instances/{id} shows it'), ...errorResponses } } }, async (req, reply) => {
     const actor = actorOf(req);
     return reply.status(201).send(createdInstanceDetail(ctx, actor, await createInstance(ctx, actor, req.body)));
   });
@@ -59,7 +59,7 @@ export function instanceRoutes(app: FastifyInstance, ctx: RaContext): void {
     instanceProgress(ctx, actorOf(req), req.params.id),
   );
 
-  app.post<{ Params: IdParams }>('/api/v1/instances/:id/documents', { schema: { tags, summary: 'Upload a qualification document (multipart: kind, file; PNG or JPEG up to 500 KB)', params: IdParams, consumes: ['multipart/form-data'] } }, async (req, reply) => {
+  app.post<{ Params: IdParams }>('/api/v1/instances/:id/documents', { schema: { tags, summary: 'Upload a qualification document (multipart: kind, file; PNG or JPEG up to 500 KB)', params: IdParams, consumes: ['multipart/form-data'], response: successReply(201, 'The stored document: id, kind, file name, type and size') } }, async (req, reply) => {
     const actor = actorOf(req);
     const upload = await readUpload(req);
     return reply.status(201).send(await uploadDocument(ctx, actor, req.params.id, upload));
@@ -71,7 +71,7 @@ export function instanceRoutes(app: FastifyInstance, ctx: RaContext): void {
     return reply.header('content-type', doc.mime).header('x-content-type-options', 'nosniff').send(doc.content);
   });
 
-  app.delete<{ Params: IdParams & { documentId: string } }>('/api/v1/instances/:id/documents/:documentId', { schema: { tags, summary: 'Delete an uploaded document' } }, async (req, reply) => {
+  app.delete<{ Params: IdParams & { documentId: string } }>('/api/v1/instances/:id/documents/:documentId', { schema: { tags, summary: 'Delete an uploaded document', response: successReply(204, 'Deleted') } }, async (req, reply) => {
     await deleteDocument(ctx, actorOf(req), req.params.id, req.params.documentId);
     return reply.status(204).send();
   });
