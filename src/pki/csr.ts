@@ -28,10 +28,12 @@ export interface ParsedCsr {
 
 const CSR_LABELS = new Set(['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST']);
 
+/** `details.problem` is what is wrong without the advice on pasting PEM, for callers that take DER (ACME). */
 function csrInvalid(problem: string): CertdeskError {
   return new CertdeskError('CSR_INVALID', `${problem} Paste one PEM certificate signing request (-----BEGIN CERTIFICATE REQUEST-----).`, {
     status: 400,
     field: 'csr.pem',
+    details: { problem },
   });
 }
 

@@ -46,16 +46,24 @@ const selectPendingValidations = prepared((db, instanceId: string, valid: 'valid
  * with the writes that record what was found, unsent: they commit with the
  * issuance the proofs may allow. Call with the instance's lock held.
  */
-async function checkPending(ctx: RaContext, instanceId: string, trigger: 'user' | 'schedule', pending?: ValidationTable[]): Promise<{ stillPending: number; writes: CompiledQuery[] }> {
+async function checkPending(
+  ctx: RaContext,
+  instanceId: string,
+  trigger: 'user' | 'schedule',
+  pending?: ValidationTable[],
+): Promise<{ stillPending: number; writes: CompiledQuery[]; provenNow: Map<string, CheckResult['method']> }> {
   const toCheck = pending ?? (await selectPendingValidations(ctx.db, instanceId, 'valid'));
   const results = await Promise.all(toCheck.map((v) => checkOne(ctx, v)));
   const now = ctx.clock.now();
   let stillPending = 0;
   const writes: CompiledQuery[] = [];
+  const provenNow = new Map<string, CheckResult['method']>();
   for (const [i, v] of toCheck.entries()) {
     const rs = results[i] ?? [];
-    const proven = rs.some((r) => r.ok);
-    if (!proven) stillPending++;
+    const method = rs.find((r) => r.ok)?.method;
+    const proven = method !== undefined;
+    if (method) provenNow.set(v.domain, method);
+    else stillPending++;
     const attempts = v.attempts + 1;
     writes.push(
       updateWhere(
@@ -74,7 +82,6 @@ async function checkPending(ctx: RaContext, instanceId: string, trigger: 'user' 
     const previous = v.last_results ? (JSON.parse(v.last_results) as CheckResult[]) : [];
     const changed = previous.map((r) => r.reason).join() !== rs.map((r) => r.reason).join();
     if (proven || trigger === 'user' || changed) {
-      const method = rs.find((r) => r.ok)?.method;
       writes.push(eventInsert(ctx.db, {
         instanceId,
         type: proven ? 'dcv_record_found' : 'dcv_record_not_found',
@@ -84,7 +91,7 @@ async function checkPending(ctx: RaContext, instanceId: string, trigger: 'user' 
       }));
     }
   }
-  return { stillPending, writes };
+  return { stillPending, writes, provenNow };
 }
 
 /** `readBack`: reads to run once the check's results committed, with their transaction (the reply's detail). */
@@ -97,11 +104,11 @@ export async function verifyNow(ctx: RaContext, actor: Actor, instanceId: string
     ]);
     const instance = ownedInstance(actor, instanceId, row);
     nextStatus(instance.status, 'verify', instance.product);
-    const { stillPending, writes } = await checkPending(ctx, instanceId, 'user', pending);
+    const { stillPending, writes, provenNow } = await checkPending(ctx, instanceId, 'user', pending);
     // The reply's detail: the lock keeps the application and the certificate as read; an issuance holds its new certificate.
     if (application) readBack?.hold('application', [application]);
     if (instance.certificate_id === null) readBack?.hold('certificate', []);
-    await issueIfReady(ctx, instanceId, { instance, namesPending: stillPending, ...(application ? { application } : {}) }, writes, readBack);
+    await issueIfReady(ctx, instanceId, { instance, namesPending: stillPending, provenNow, ...(application ? { application } : {}) }, writes, readBack);
   });
 }
 
@@ -125,8 +132,8 @@ export async function runDueChecks(ctx: RaContext, limit = 100): Promise<number>
     await ctx.locks.run(instance_id, async () => {
       const instance = await ctx.db.selectFrom('instances').selectAll().where('id', '=', instance_id).executeTakeFirstOrThrow();
       if (instance.status !== 'domain_verification' && instance.status !== 'under_review') return;
-      const { stillPending, writes } = await checkPending(ctx, instance_id, 'schedule');
-      if ((await issueIfReady(ctx, instance_id, { instance, namesPending: stillPending }, writes)) !== 'waiting') return;
+      const { stillPending, writes, provenNow } = await checkPending(ctx, instance_id, 'schedule');
+      if ((await issueIfReady(ctx, instance_id, { instance, namesPending: stillPending, provenNow }, writes)) !== 'waiting') return;
       const expired = await ctx.db
         .selectFrom('validations')
         .select('domain')

@@ -13,7 +13,8 @@ import { newId } from '../store/ids.js';
 import type { TransactionOptions } from '../store/pipeline.js';
 import { insertRows, prepared, updateWhere } from '../store/prepared.js';
 import type { ApplicationTable, CertificateTable, InstanceTable } from '../store/schema.js';
-import { checkCaa } from '../va/caa.js';
+import { checkCaa, DCV_METHOD_LABELS } from '../va/caa.js';
+import type { CheckResult } from '../va/check_result.js';
 import { type Actor, canActOn } from './actor.js';
 import type { Organization } from './applicant.js';
 import { applicationView, loadApplication } from './applications.js';
@@ -64,6 +65,31 @@ export interface KnownBeforeIssuance {
   caaAllowedAt?: Date;
   /** The application, read under the instance's lock. */
   application?: ApplicationTable;
+  /** Who asks and how the names were proven, for CAA (an ACME order's account and challenges); the REST API's by default. */
+  caaRequester?: CaaRequester;
+  /** Names the calling step has just proven, by method; its writes recording them are not sent yet. */
+  provenNow?: ReadonlyMap<string, CheckResult['method']>;
+}
+
+/** Who asks for the certificate and how each name was proven, as CAA's accounturi and validationmethods parameters (RFC 8657) need them. */
+export interface CaaRequester {
+  /** The ACME account's URL; none for the REST API and the console. */
+  accountUri?: string;
+  methodsOf(name: string): readonly string[];
+}
+
+const selectProofs = prepared((db, instanceId: string) => db.selectFrom('validations').select(['domain', 'last_results']).where('instance_id', '=', instanceId));
+
+/** The REST API's and the console's requester: no ACME account, and for each name the method that proved it, now or as its validation recorded. */
+async function restRequester(ctx: RaContext, instanceId: string, provenNow: ReadonlyMap<string, CheckResult['method']> = new Map()): Promise<CaaRequester> {
+  const proofs = await selectProofs(ctx.db, instanceId);
+  const provenBy = new Map(proofs.map((p) => [p.domain, (JSON.parse(p.last_results ?? '[]') as CheckResult[]).find((r) => r.ok)?.method]));
+  return {
+    methodsOf(name) {
+      const method = provenNow.get(name) ?? provenBy.get(name);
+      return method === 'dns' || method === 'http' ? [DCV_METHOD_LABELS[method]] : [];
+    },
+  };
 }
 
 /**
@@ -91,7 +117,7 @@ export async function issueIfReady(ctx: RaContext, instanceId: string, known: Kn
   }
   const { instance, row, application } = ready;
   const caaFresh = known.caaAllowedAt !== undefined && ctx.clock.now().getTime() - known.caaAllowedAt.getTime() < CAA_REUSE_MS;
-  const caaProblem = caaFresh ? null : await firstCaaProblem(ctx, application.domains);
+  const caaProblem = caaFresh ? null : await firstCaaProblem(ctx, application.domains, known.caaRequester ?? (await restRequester(ctx, instanceId, known.provenNow)));
   if (caaProblem) {
     await ctx.pipeline.transaction([
       ...stepWrites,
@@ -134,13 +160,16 @@ async function readyToSign(
 }
 
 /** Asks CAA about every name at once; the first name (in order) that CAA forbids is reported. */
-async function firstCaaProblem(ctx: RaContext, names: BoundName[]): Promise<string | null> {
+async function firstCaaProblem(ctx: RaContext, names: BoundName[], requester: CaaRequester): Promise<string | null> {
   const identities = ctx.settings.current().caaIdentities;
   const domains = names.filter((name) => name.kind !== 'ip');
-  const results = await Promise.all(domains.map((name) => checkCaa(ctx.dns(), name.name, { identities, wildcard: name.kind === 'wildcard' })));
+  const results = await Promise.all(
+    domains.map((name) => checkCaa(ctx.dns(), name.name, { identities, wildcard: name.kind === 'wildcard', methods: requester.methodsOf(name.name), ...(requester.accountUri ? { accountUri: requester.accountUri } : {}) })),
+  );
   for (const [i, result] of results.entries()) {
     const name = domains[i] as BoundName;
     if (!result.allowed) {
+      if (result.namesThisCa) return `CAA check for ${name.display} refused issuance: ${result.reason} Then resubmit.`;
       const wildcard = name.kind === 'wildcard';
       return `CAA check for ${name.display} refused issuance: ${result.reason} To issue, add a CAA record "0 ${wildcard ? 'issuewild' : 'issue'} \\"${identities[0]}\\"" at ${result.relevantAt ?? name.name.replace(/^\*\./, '')} (or remove the records that forbid it), then resubmit.`;
     }

@@ -5,11 +5,28 @@ export interface CaaRequest {
   /** Our CA's issuer domain names as customers write them in CAA, e.g. ['certdesk.local']. */
   identities: string[];
   wildcard: boolean;
+  /**
+   * RFC 8657 accounturi: the URL of the ACME account asking. Requests through
+   * the REST API or the console have none, so a property limited to an
+   * account never authorizes them.
+   */
+  accountUri?: string;
+  /**
+   * RFC 8657 validationmethods: the methods that proved the name, or that may
+   * still prove it: ACME challenge types, or the labels of certdesk's own
+   * methods (DCV_METHOD_LABELS).
+   */
+  methods: readonly string[];
 }
+
+/** RFC 8657 labels of the domain control methods of the REST API and console, which are not ACME challenges ("ca-" names are the CA's own). */
+export const DCV_METHOD_LABELS = { dns: 'ca-dns-txt', http: 'ca-http-file' } as const;
 
 export interface CaaDecision {
   allowed: boolean;
   reason: string;
+  /** Refused although a record names this CA: its accounturi or validationmethods did not fit the request. */
+  namesThisCa?: boolean;
 }
 
 /**
@@ -40,8 +57,17 @@ export function evaluateCaa(records: CaaRecord[], request: CaaRequest): CaaDecis
   }
 
   const identities = request.identities.map(normalizeDomain);
-  const match = relevant.find((r) => identities.includes(issuerDomain(r.value)));
+  const ours = relevant.filter((r) => identities.includes(issuerDomain(r.value)));
+  const limits = ours.map((r) => parameterProblem(r.value, request));
+  const match = ours.find((_, i) => limits[i] === null);
   if (match) return { allowed: true, reason: `The CAA record ${present(match)} authorizes this CA.` };
+  if (ours.length > 0) {
+    return {
+      allowed: false,
+      reason: `The CAA ${tag} records name this CA but do not authorize this request: ${ours.map((r, i) => `${present(r)} ${limits[i]}`).join('; ')}. Change the records, or make the request they allow.`,
+      namesThisCa: true,
+    };
+  }
 
   const allowedIssuers = relevant.map((r) => issuerDomain(r.value)).filter((issuer) => issuer !== '');
   const whoMay = allowedIssuers.length > 0 ? `only ${[...new Set(allowedIssuers)].join(', ')} to issue` : 'no CA to issue';
@@ -83,7 +109,7 @@ export async function checkCaa(dns: DnsClient, name: string, request: CaaRequest
       };
     }
     if (answer.records.length === 0) continue;
-    const decision = evaluateCaa(answer.records, { identities: request.identities, wildcard });
+    const decision = evaluateCaa(answer.records, { ...request, wildcard });
     return { ...decision, reason: `At ${domain}: ${decision.reason}`, relevantAt: domain };
   }
   return { allowed: true, reason: `No CAA records at ${base} or its parent domains, so any CA may issue.` };
@@ -94,6 +120,33 @@ function climb(domain: string): string[] {
   const labels = domain.split('.');
   if (labels.length < 2) return [domain];
   return labels.slice(0, -1).map((_, i) => labels.slice(i).join('.'));
+}
+
+/**
+ * Why the parameters of an issue/issuewild value naming this CA do not
+ * authorize the request (RFC 8657), or null when they do. Parameters this CA
+ * does not know are ignored; a parameter it cannot read authorizes nothing.
+ */
+function parameterProblem(value: string, request: CaaRequest): string | null {
+  for (const parameter of value.split(';').slice(1).map((p) => p.trim()).filter((p) => p !== '')) {
+    const equals = parameter.indexOf('=');
+    const tag = parameter.slice(0, Math.max(equals, 0)).trim().toLowerCase();
+    const given = parameter.slice(equals + 1).trim();
+    if (equals <= 0 || given === '') return `has the parameter "${parameter}", which is not tag=value, so it authorizes nothing`;
+    if (tag === 'accounturi' && given !== request.accountUri) {
+      return request.accountUri
+        ? `authorizes only the ACME account ${given}, and this order comes from ${request.accountUri}`
+        : `authorizes only the ACME account ${given}; a request through the REST API or the console has no ACME account`;
+    }
+    if (tag === 'validationmethods') {
+      const allowed = given.split(',').map((m) => m.trim());
+      if (allowed.some((m) => m === '')) return `has the parameter "${parameter}", whose list of methods has an empty entry, so it authorizes nothing`;
+      if (!allowed.some((m) => request.methods.includes(m))) {
+        return `allows only the validation methods ${allowed.join(', ')}, and the name was or can be proven only by ${request.methods.join(', ') || 'no method'}`;
+      }
+    }
+  }
+  return null;
 }
 
 /** The issuer domain of an issue/issuewild value: the part before any `;` parameters ('' for `;`). */

@@ -4,6 +4,7 @@
  * well-behaved client never takes; names resolve through a real bind9.
  */
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request, type IncomingMessage } from 'node:http';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import acme from 'acme-client';
+import { calculateJwkThumbprint, exportPKCS8, FlattenedSign } from 'jose';
 import { createCsr } from '../../src/pki/csr.js';
 import { generateKeyPair } from '../../src/pki/keys.js';
 import { assertIssuedInstance, assertProblem, eabKey, RawAcmeClient, startChallengeServer, verifyWithOpenssl } from '../support/acme.js';
@@ -203,7 +205,56 @@ for (const backend of await backends()) {
       assertProblem({ status: res.status, body: await res.json(), headers: res.headers }, 'badSignatureAlgorithm', 400);
     });
 
-    test('finalize reuses the CAA answer newOrder got moments before, as the Baseline Requirements allow within 8 hours', async () => {
+    test('CAA accounturi and validationmethods (RFC 8657): another account is refused at newOrder; a challenge of a type CAA leaves out fails with caa and hands the instance back', async () => {
+      const frank = await service.user('frank@example.com', 'subscriber');
+      const instance = await grant(admin, 'frank@example.com', 'dv', 'single');
+      await dns.addRecord('pinned.example.com', 'A', '127.0.0.1');
+      const client = await RawAcmeClient.create(directoryUrl);
+      await client.register(await eabKey(service, 'frank@example.com'));
+      const newOrder = () => client.post(client.directory.newOrder, { identifiers: [{ type: 'dns', value: 'pinned.example.com' }] });
+
+      await dns.addRecord('pinned.example.com', 'CAA', `0 issue "certdesk.local; accounturi=${service.url}/acme/acct/acct_someone_else"`);
+      const otherAccount = await newOrder();
+      assertProblem(otherAccount, 'caa', 403);
+      assert.match(otherAccount.body.detail, new RegExp(`authorizes only the ACME account .*acct_someone_else, and this order comes from ${client.accountUrl}`));
+
+      await dns.removeRecords('pinned.example.com', 'CAA');
+      await dns.addRecord('pinned.example.com', 'CAA', `0 issue "certdesk.local; accounturi=${client.accountUrl}; validationmethods=dns-01"`);
+      const created = await newOrder();
+      assert.equal(created.status, 201, 'this account, and dns-01 may still prove the name');
+      const http01 = (await client.post(created.body.authorizations[0], '')).body.challenges.find((c: any) => c.type === 'http-01');
+      web.set(http01.token, `${http01.token}.${await calculateJwkThumbprint(client.jwk)}`);
+      const refused = await client.post(http01.url, {});
+      assert.equal(refused.body.status, 'invalid', 'the file was served, but CAA allows only dns-01');
+      assert.equal(refused.body.error.type, 'urn:ietf:params:acme:error:caa');
+      assert.match(refused.body.error.detail, /allows only the validation methods dns-01, and the name was or can be proven only by http-01/);
+      assert.equal((await frank.get(`/api/v1/instances/${instance}`)).body.status, 'pending_application', 'the failed order handed its instance back');
+
+      await dns.removeRecords('pinned.example.com', 'CAA');
+      await dns.addRecord('pinned.example.com', 'CAA', `0 issue "certdesk.local; accounturi=${client.accountUrl}; validationmethods=http-01"`);
+      const allowed = await newOrder();
+      const challenge = (await client.post(allowed.body.authorizations[0], '')).body.challenges.find((c: any) => c.type === 'http-01');
+      web.set(challenge.token, `${challenge.token}.${await calculateJwkThumbprint(client.jwk)}`);
+      assert.equal((await client.post(challenge.url, {})).body.status, 'valid');
+      const csr = createCsr(generateKeyPair('ecdsa-p256').privateKeyPem, ['pinned.example.com']).replace(/-----[^-]+-----|\s/g, '');
+      const done = await client.post(allowed.body.finalize, { csr: Buffer.from(csr, 'base64').toString('base64url') });
+      assert.equal(done.body.status, 'valid', JSON.stringify(done.body));
+
+      // A later order reuses the valid authorization; once its validation is older than a CAA answer may be reused,
+      // finalize asks CAA again with the method that proved the name.
+      await grant(admin, 'frank@example.com', 'dv', 'single');
+      await dns.removeRecords('pinned.example.com', 'CAA');
+      await dns.addRecord('pinned.example.com', 'CAA', `0 issue "certdesk.local; accounturi=${client.accountUrl}; validationmethods=dns-01"`);
+      const reused = await newOrder();
+      assert.equal(reused.body.status, 'ready', 'the authorization is reused');
+      await service.sql('UPDATE acme_challenges SET validated_at = ? WHERE id = ?', [new Date(Date.now() - 8 * 3600_000).toISOString(), challenge.url.split('/').pop()]);
+      const csr2 = createCsr(generateKeyPair('ecdsa-p256').privateKeyPem, ['pinned.example.com']).replace(/-----[^-]+-----|\s/g, '');
+      const stale = await client.post(reused.body.finalize, { csr: Buffer.from(csr2, 'base64').toString('base64url') });
+      assert.equal(stale.body.status, 'invalid', JSON.stringify(stale.body));
+      assert.match(stale.body.error.detail, /allows only the validation methods dns-01, and the name was or can be proven only by http-01/);
+    });
+
+    test('finalize reuses the CAA answer its challenge got moments before, as the Baseline Requirements allow within 8 hours', async () => {
       await grant(admin, 'alice@example.com', 'dv', 'single');
       await dns.addRecord('late.example.com', 'A', '127.0.0.1');
       const client = await RawAcmeClient.create(directoryUrl);
@@ -212,7 +263,6 @@ for (const backend of await backends()) {
       assert.equal(created.status, 201, JSON.stringify(created.body));
       const authz = await client.post(created.body.authorizations[0], '');
       const http01 = authz.body.challenges.find((c: any) => c.type === 'http-01');
-      const { calculateJwkThumbprint } = await import('jose');
       web.set(http01.token, `${http01.token}.${await calculateJwkThumbprint(client.jwk)}`);
       assert.equal((await client.post(http01.url, {})).body.status, 'valid');
       // A CAA record that would forbid certdesk appears between newOrder and finalize.
@@ -228,7 +278,6 @@ for (const backend of await backends()) {
     test('an order whose finalize a stopped server cut short settles from its instance when next read', async () => {
       const client = await RawAcmeClient.create(directoryUrl);
       await client.register(await eabKey(service, 'alice@example.com'));
-      const { calculateJwkThumbprint } = await import('jose');
       const readyOrder = async (name: string) => {
         await grant(admin, 'alice@example.com', 'dv', 'single');
         await dns.addRecord(name, 'A', '127.0.0.1');
@@ -317,7 +366,6 @@ for (const backend of await backends()) {
       const authz = await client.post(created.body.authorizations[0], '');
       const http01 = authz.body.challenges.find((c: any) => c.type === 'http-01');
       assert.deepEqual(authz.body.challenges.map((c: any) => c.type).sort(), ['dns-01', 'http-01', 'tls-alpn-01']);
-      const { calculateJwkThumbprint } = await import('jose');
       web.set(http01.token, `${http01.token}.${await calculateJwkThumbprint(client.jwk)}`);
       assertProblem(await client.post(created.body.finalize, { csr: 'AAAA' }), 'orderNotReady', 403);
       const validated = await client.post(http01.url, {});
@@ -346,6 +394,123 @@ for (const backend of await backends()) {
       const revoked = await client.post(client.directory.revokeCert, { certificate: certDer, reason: 1 });
       assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
       assertProblem(await client.post(client.directory.revokeCert, { certificate: certDer }), 'alreadyRevoked', 400);
+    });
+
+    test('a failed, deactivated or expired order hands its instance back at once: the next order for the name gets it without the old order being read', async () => {
+      const erin = await service.user('erin@example.com', 'subscriber');
+      const only = await grant(admin, 'erin@example.com', 'dv', 'single');
+      await dns.addRecord('retry.example.com', 'A', '127.0.0.1');
+      const client = await RawAcmeClient.create(directoryUrl);
+      await client.register(await eabKey(service, 'erin@example.com'));
+      const order = async () => {
+        const created = await client.post(client.directory.newOrder, { identifiers: [{ type: 'dns', value: 'retry.example.com' }] });
+        assert.equal(created.status, 201, JSON.stringify(created.body));
+        return { url: created.headers.get('location') as string, authz: created.body.authorizations[0] as string };
+      };
+
+      // The challenge server answers with the wrong key authorization, as a misconfigured web server would.
+      const failed = await order();
+      const http01 = (await client.post(failed.authz, '')).body.challenges.find((c: any) => c.type === 'http-01');
+      web.set(http01.token, `${http01.token}.not-the-account-thumbprint`);
+      assert.equal((await client.post(http01.url, {})).body.status, 'invalid');
+      const deactivated = await order();
+      assert.equal((await client.post(deactivated.authz, { status: 'deactivated' })).body.status, 'deactivated');
+      const lapsed = await order();
+      await service.sql('UPDATE acme_orders SET expires = ? WHERE id = ?', [new Date(Date.now() - 1000).toISOString(), lapsed.url.split('/').pop()]);
+      const last = await order();
+
+      for (const [url, cause] of [[failed.url, /retry\.example\.com was not proven/], [deactivated.url, /deactivated/], [lapsed.url, /expired/]] as const) {
+        const body = (await client.post(url, '')).body;
+        assert.equal(body.status, 'invalid', JSON.stringify(body));
+        assert.match(body.error.detail, cause);
+      }
+      assert.equal((await client.post(last.url, '')).body.status, 'pending');
+      const progress = await erin.get(`/api/v1/instances/${only}/progress`);
+      assert.equal(progress.body.events.filter((e: any) => e.type === 'withdrawn').length, 3, JSON.stringify(progress.body.events));
+      assert.equal((await erin.get(`/api/v1/instances/${only}`)).body.status, 'domain_verification', 'the fourth order holds the one instance');
+    });
+
+    test('finalize refuses the account key and a CSR that is not DER, and names the certificate of an order already finalized', async () => {
+      await service.user('grace@example.com', 'subscriber');
+      await grant(admin, 'grace@example.com', 'dv', 'single');
+      await dns.addRecord('final.example.com', 'A', '127.0.0.1');
+      const client = await RawAcmeClient.create(directoryUrl);
+      await client.register(await eabKey(service, 'grace@example.com'));
+      const created = await client.post(client.directory.newOrder, { identifiers: [{ type: 'dns', value: 'final.example.com' }] });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const authzUrl = created.body.authorizations[0] as string;
+      const http01 = (await client.post(authzUrl, '')).body.challenges.find((c: any) => c.type === 'http-01');
+      web.set(http01.token, `${http01.token}.${await calculateJwkThumbprint(client.jwk)}`);
+      assert.equal((await client.post(http01.url, {})).body.status, 'valid');
+
+      const notAuthzChange = await client.post(authzUrl, { status: 'valid' });
+      assertProblem(notAuthzChange, 'malformed', 400);
+      assert.match(notAuthzChange.body.detail, /\{"status":"deactivated"\}/);
+      assert.equal((await client.post(authzUrl, '')).body.status, 'valid');
+
+      const notDer = await client.post(created.body.finalize, { csr: 'AAAA' });
+      assertProblem(notDer, 'badCSR', 400);
+      assert.match(notDer.body.detail, /base64url-encoded DER of a PKCS#10/);
+      assert.doesNotMatch(notDer.body.detail, /PEM/);
+      const der = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64url');
+      const accountKeyCsr = await client.post(created.body.finalize, { csr: der(createCsr(await exportPKCS8(client.privateKey), ['final.example.com'])) });
+      assertProblem(accountKeyCsr, 'badCSR', 400);
+      assert.match(accountKeyCsr.body.detail, /account's key/);
+
+      const done = await client.post(created.body.finalize, { csr: der(createCsr(generateKeyPair('ecdsa-p256').privateKeyPem, ['final.example.com'])) });
+      assert.equal(done.body.status, 'valid', JSON.stringify(done.body));
+      const again = await client.post(created.body.finalize, { csr: der(createCsr(generateKeyPair('ecdsa-p256').privateKeyPem, ['final.example.com'])) });
+      assertProblem(again, 'orderNotReady', 403);
+      assert.match(again.body.detail, /already finalized/);
+      assert.ok(again.body.detail.includes(done.body.certificate), again.body.detail);
+    });
+
+    test('newOrder for a wildcard with its base name says to split the order; a JWS sent as application/json is 415', async () => {
+      await service.user('heidi@example.com', 'subscriber');
+      await grant(admin, 'heidi@example.com', 'dv', 'wildcard');
+      await grant(admin, 'heidi@example.com', 'dv', 'multi', 2);
+      const client = await RawAcmeClient.create(directoryUrl);
+      await client.register(await eabKey(service, 'heidi@example.com'));
+      const pair = await client.post(client.directory.newOrder, { identifiers: [{ type: 'dns', value: '*.example.com' }, { type: 'dns', value: 'example.com' }] });
+      assertProblem(pair, 'unauthorized', 403);
+      assert.match(pair.body.detail, /one order for each wildcard \(\*\.example\.com\) and one for the other name/);
+      assert.doesNotMatch(pair.body.detail, /another DV instance/);
+
+      const res = await fetch(client.directory.newOrder, { method: 'POST', headers: { 'content-type': 'application/json' }, body: await client.sign(client.directory.newOrder, { identifiers: [{ type: 'dns', value: 'www.example.com' }] }) });
+      assertProblem({ status: res.status, body: await res.json(), headers: res.headers }, 'malformed', 415);
+    });
+
+    test('keyChange: a key in use is 409 with that account in Location and not in the detail; an inner JWS with kid is named as such; an unusable key is badPublicKey', async () => {
+      await service.user('ivan@example.com', 'subscriber');
+      await service.user('judy@example.com', 'subscriber');
+      const client = await RawAcmeClient.create(directoryUrl);
+      await client.register(await eabKey(service, 'ivan@example.com'));
+      const other = await RawAcmeClient.create(directoryUrl);
+      await other.register(await eabKey(service, 'judy@example.com'));
+      const keyChange = client.directory.keyChange as string;
+      // Signed by the other account's key, without a nonce, as keyChange's inner JWS is.
+      const inner = (header: Record<string, unknown>) =>
+        new FlattenedSign(new TextEncoder().encode(JSON.stringify({ account: client.accountUrl, oldKey: client.jwk }))).setProtectedHeader({ alg: 'ES256', url: keyChange, ...header }).sign(other.privateKey);
+
+      const taken = await client.post(keyChange, await inner({ jwk: other.jwk }));
+      assertProblem(taken, 'malformed', 409);
+      assert.equal(taken.headers.get('location'), other.accountUrl);
+      assert.ok(!taken.body.detail.includes((other.accountUrl as string).split('/').pop() as string), taken.body.detail);
+      const withKid = await client.post(keyChange, await inner({ kid: other.accountUrl }));
+      assertProblem(withKid, 'malformed', 400);
+      assert.match(withKid.body.detail, /keyChange's inner JWS must be signed with the new key embedded as jwk/);
+
+      // The key is judged before the signature, so these need no real one.
+      const rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
+      const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ format: 'jwk' });
+      const offCurve = { ...client.jwk, y: Buffer.alloc(32, 1).toString('base64url') };
+      for (const [alg, jwk] of [['RS256', rsa1024], ['ES256', p384], ['ES256', offCurve]] as const) {
+        const url = client.directory.newAccount as string;
+        const protectedHeader = Buffer.from(JSON.stringify({ alg, nonce: await client.nonce(), url, jwk })).toString('base64url');
+        const body = JSON.stringify({ protected: protectedHeader, payload: Buffer.from('{"termsOfServiceAgreed":true}').toString('base64url'), signature: Buffer.alloc(64, 1).toString('base64url') });
+        const refused = await client.postBody(url, body);
+        assertProblem(refused, 'badPublicKey', 400);
+      }
     });
   });
 }

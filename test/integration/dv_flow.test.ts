@@ -188,6 +188,28 @@ for (const backend of await backends()) {
       assert.deepEqual(issued.certificate.names, ['www.example.org']);
     });
 
+    test('CAA validationmethods and accounturi (RFC 8657) bind requests through the REST API too', async () => {
+      await dns.addRecord('rfc8657.example.com', 'CAA', '0 issue "certdesk.local; validationmethods=ca-http-file"');
+      const id = await grant(admin, 'alice@example.com', 'dv', 'single');
+      await expectOk(alice.put(`/api/v1/instances/${id}/application`, { domains: 'www.rfc8657.example.com', csr: { mode: 'auto' }, contact }));
+      const v = (await expectOk(alice.post(`/api/v1/instances/${id}/submit`))).validation[0];
+      await dns.addRecord(v.dns.name, 'TXT', v.dns.value);
+      const wrongMethod = await expectOk(alice.post(`/api/v1/instances/${id}/verify`));
+      assert.equal(wrongMethod.status, 'validation_failed');
+      assert.match(wrongMethod.failureReason, /allows only the validation methods ca-http-file, and the name was or can be proven only by ca-dns-txt/);
+
+      await dns.removeRecords('rfc8657.example.com', 'CAA');
+      await dns.addRecord('rfc8657.example.com', 'CAA', '0 issue "certdesk.local; accounturi=https://ca.example/acme/acct/1"');
+      const noAccount = await expectOk(alice.post(`/api/v1/instances/${id}/submit`));
+      assert.equal(noAccount.status, 'validation_failed');
+      assert.match(noAccount.failureReason, /authorizes only the ACME account https:\/\/ca\.example\/acme\/acct\/1; a request through the REST API or the console has no ACME account/);
+
+      await dns.removeRecords('rfc8657.example.com', 'CAA');
+      await dns.addRecord('rfc8657.example.com', 'CAA', '0 issue "certdesk.local; validationmethods=http-01,ca-dns-txt"');
+      const issued = await expectOk(alice.post(`/api/v1/instances/${id}/submit`));
+      assert.equal(issued.status, 'issued', 'the DNS record is one of the methods the record allows');
+    });
+
     test('withdraw before issuance keeps the application for editing', async () => {
       const id = await grant(admin, 'alice@example.com', 'dv', 'multi', 3);
       await expectOk(alice.put(`/api/v1/instances/${id}/application`, { domains: 'a.example.com\nb.example.com', csr: { mode: 'auto' }, contact }));

@@ -32,16 +32,16 @@ describe('ACME JWS signature check', () => {
     });
   }
 
-  test('a changed payload, another key, another algorithm or a non-base64url part is malformed', async () => {
+  test('a changed payload, another key or a non-base64url part is malformed; a key that does not suit the algorithm or is no valid key is badPublicKey', async () => {
     const good = await signed('ES256', '{"a":1}');
     const jwk = jwkText(keys.ES256.publicKey);
     assert.equal(problemTypeOf(() => checkJwsSignature(good, jwk, 'ES256')), 'accepted');
     assert.equal(problemTypeOf(() => checkJwsSignature({ ...good, payload: Buffer.from('{"a":2}').toString('base64url') }, jwk, 'ES256')), 'malformed');
     assert.equal(problemTypeOf(() => checkJwsSignature(good, jwkText(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey), 'ES256')), 'malformed');
     // The header says ES384 but the key is P-256: the key must suit the algorithm.
-    assert.equal(problemTypeOf(() => checkJwsSignature(good, jwk, 'ES384')), 'malformed');
+    assert.equal(problemTypeOf(() => checkJwsSignature(good, jwk, 'ES384')), 'badPublicKey');
     assert.equal(problemTypeOf(() => checkJwsSignature({ ...good, signature: `${good.signature}!` }, jwk, 'ES256')), 'malformed');
-    assert.equal(problemTypeOf(() => checkJwsSignature(good, '{"kty":"EC","crv":"P-256","x":"AAAA","y":"AAAA"}', 'ES256')), 'malformed');
+    assert.equal(problemTypeOf(() => checkJwsSignature(good, '{"kty":"EC","crv":"P-256","x":"AAAA","y":"AAAA"}', 'ES256')), 'badPublicKey');
   });
 
   test('RSA keys under 2048 bits are refused for RS256', async () => {
@@ -50,7 +50,7 @@ describe('ACME JWS signature check', () => {
     const protectedPart = Buffer.from(JSON.stringify({ alg: 'RS256', nonce: 'n1', url })).toString('base64url');
     const payload = Buffer.from('{}').toString('base64url');
     const signature = sign('sha256', Buffer.from(`${protectedPart}.${payload}`), small.privateKey).toString('base64url');
-    assert.equal(problemTypeOf(() => checkJwsSignature({ protected: protectedPart, payload, signature }, jwkText(small.publicKey), 'RS256')), 'malformed');
+    assert.equal(problemTypeOf(() => checkJwsSignature({ protected: protectedPart, payload, signature }, jwkText(small.publicKey), 'RS256')), 'badPublicKey');
   });
 
   test('a protected header with crit is refused', () => {

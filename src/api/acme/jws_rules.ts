@@ -36,7 +36,7 @@ export function checkProtectedHeader(raw: unknown, expect: { url: string; keys: 
   const hasJwk = h.jwk !== undefined;
   if (hasKid === hasJwk) throw acmeError('malformed', 'The JWS protected header must have exactly one of kid and jwk.');
   if (hasJwk && expect.keys === 'kid') throw acmeError('malformed', 'This request must be signed by an account key named with kid, not an embedded jwk.');
-  if (hasKid && expect.keys === 'jwk') throw acmeError('malformed', 'newAccount must be signed with the new key embedded as jwk, not a kid.');
+  if (hasKid && expect.keys === 'jwk') throw acmeError('malformed', `${expect.inner ? "keyChange's inner JWS" : 'newAccount'} must be signed with the new key embedded as jwk, not a kid.`);
   if (hasKid && typeof h.kid !== 'string') throw acmeError('malformed', 'kid must be the account URL.');
   if (hasJwk && (typeof h.jwk !== 'object' || h.jwk === null || 'd' in (h.jwk as object))) throw acmeError('malformed', 'jwk must be a public JSON Web Key.');
   return h as unknown as ProtectedHeader;

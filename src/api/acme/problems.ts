@@ -9,6 +9,8 @@ export interface Problem {
   status: number;
   body: { type: string; detail: string; status: number; algorithms?: string[] };
   retryAfterSeconds?: number;
+  /** The account the problem is about (keyChange to a key in use), sent as its URL in Location (RFC 8555 §7.3.5). */
+  accountId?: string;
 }
 
 const ERROR_PREFIX = 'urn:ietf:params:acme:error:';
@@ -22,9 +24,12 @@ export function toProblem(err: unknown): Problem {
   if (err instanceof CertdeskError) {
     const acmeType = err.details?.acmeType as AcmeErrorType | undefined;
     if (acmeType) {
-      const p = problem(acmeType, err.message, err.status);
-      const retry = err.details?.retryAfterSeconds;
-      return typeof retry === 'number' ? { ...p, retryAfterSeconds: retry } : p;
+      const { retryAfterSeconds, accountId } = err.details ?? {};
+      return {
+        ...problem(acmeType, err.message, err.status),
+        ...(typeof retryAfterSeconds === 'number' ? { retryAfterSeconds } : {}),
+        ...(typeof accountId === 'string' ? { accountId } : {}),
+      };
     }
     if (err.code.startsWith('CSR_')) return problem('badCSR', err.message, 400);
     if (err.code === 'ALREADY_REVOKED') return problem('alreadyRevoked', err.message, 400);

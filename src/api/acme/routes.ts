@@ -32,6 +32,8 @@ export function acmeRoutes(app: FastifyInstance, ctx: RaContext): void {
       const urls = new AcmeUrls(ctx.publicUrl);
       const nonces = new NonceStore(ctx.clock);
 
+      // RFC 8555 §6.2: a signed request is application/jose+json and nothing else, so fastify's default JSON and text parsers go.
+      acme.removeAllContentTypeParsers();
       acme.addContentTypeParser('application/jose+json', { parseAs: 'string' }, (_req, body, done) => {
         try {
           done(null, JSON.parse(body as string));
@@ -50,6 +52,7 @@ export function acmeRoutes(app: FastifyInstance, ctx: RaContext): void {
         const p = toProblem(err);
         if (p.status >= 500) req.log.error({ err }, 'unexpected ACME error');
         if (p.retryAfterSeconds !== undefined) reply.header('Retry-After', String(p.retryAfterSeconds));
+        if (p.accountId !== undefined) reply.header('Location', urls.account(p.accountId));
         return reply.status(p.status).type('application/problem+json').send(p.body);
       });
       acme.setNotFoundHandler((req, reply) => {
@@ -108,12 +111,12 @@ export function acmeRoutes(app: FastifyInstance, ctx: RaContext): void {
       acme.post('/order/:id', hide, async (req: IdRequest) => orderJson(urls, await getOrder(ctx, (await signedByAccount(req)).account, req.params.id)));
       acme.post('/order/:id/finalize', hide, async (req: IdRequest, reply) => {
         const { request, account } = await signedByAccount(req);
-        const view = await finalizeOrder(ctx, account, req.params.id, request.payload?.csr);
+        const view = await finalizeOrder(ctx, account, req.params.id, request.payload?.csr, (id) => urls.certificate(id));
         return reply.header('Location', urls.order(view.order.id)).send(orderJson(urls, view));
       });
       acme.post('/authz/:id', hide, async (req: IdRequest) => {
         const { request, account } = await signedByAccount(req);
-        if (request.payload?.status === 'deactivated') await deactivateAuthorization(ctx, account, req.params.id);
+        if (request.payload) await deactivateAuthorization(ctx, account, req.params.id, request.payload);
         const { authz, challenges } = await loadAuthorization(ctx, account, req.params.id);
         return authzJson(urls, authz, challenges);
       });

@@ -96,7 +96,8 @@ export async function updateAccount(ctx: RaContext, account: AcmeAccountTable, p
 export async function changeAccountKey(ctx: RaContext, account: AcmeAccountTable, change: { oldThumbprint: string; newJwk: JWK; newThumbprint: string }): Promise<AcmeAccountTable> {
   if (change.oldThumbprint !== account.thumbprint) throw acmeError('malformed', 'keyChange: oldKey is not the current key of the account.');
   const holder = await findAccountByThumbprint(ctx, change.newThumbprint);
-  if (holder) throw acmeError('malformed', `keyChange: the new key already belongs to account ${holder.id}.`, { status: 409, details: { accountId: holder.id } });
+  // The holder may be another subscriber's account: its id goes only in Location, as §7.3.5 asks, not in the detail.
+  if (holder) throw acmeError('malformed', 'keyChange: the new key is already the key of an ACME account (its URL is in Location); roll over to a key that no account uses.', { status: 409, details: { accountId: holder.id } });
   const jwk = JSON.stringify(publicJwk(change.newJwk));
   await ctx.db.updateTable('acme_accounts').set({ jwk, thumbprint: change.newThumbprint }).where('id', '=', account.id).execute();
   return { ...account, jwk, thumbprint: change.newThumbprint };

@@ -14,7 +14,9 @@ import type { CheckFailureReason, CheckResult } from '../../va/check_result.js';
 import { checkTlsAlpn01 } from '../../va/tls_alpn01.js';
 import type { RaContext } from '../context.js';
 import { recordEvent } from '../timeline.js';
+import { caaRefusal } from './caa.js';
 import { acmeError, storedProblem, type AcmeErrorType } from './errors.js';
+import { failOrders } from './order_failure.js';
 
 /**
  * How long a validated authorization is reused for new orders of the same
@@ -96,7 +98,7 @@ const reusableAuthorization = prepared((db, accountId: string, identifier: strin
 const openOrdersUsing = prepared((db, accountId: string, quotedAuthzPattern: string) =>
   db
     .selectFrom('acme_orders')
-    .select('instance_id')
+    .select(['id', 'instance_id'])
     .where('account_id', '=', accountId)
     .where('status', 'in', [sql.lit<AcmeOrderStatus>('pending'), sql.lit<AcmeOrderStatus>('ready')])
     .where('authorization_ids', 'like', quotedAuthzPattern),
@@ -111,10 +113,31 @@ export async function loadAuthorization(ctx: RaContext, account: AcmeAccountTabl
   return { authz: expired ? { ...authz, status: 'expired' } : authz, challenges };
 }
 
-/** Deactivation by the client (§7.5.2). */
-export async function deactivateAuthorization(ctx: RaContext, account: AcmeAccountTable, id: string): Promise<void> {
-  await loadAuthorization(ctx, account, id);
-  await ctx.db.updateTable('acme_authorizations').set({ status: 'deactivated' }).where('id', '=', id).where('status', 'in', ['pending', 'valid']).execute();
+/** Deactivation by the client (§7.5.2), the only change a client may post; the open orders that need the authorization fail with it. */
+export async function deactivateAuthorization(ctx: RaContext, account: AcmeAccountTable, id: string, payload: Record<string, unknown>): Promise<void> {
+  if (payload.status !== 'deactivated') {
+    throw acmeError('malformed', 'The only change an authorization accepts is {"status":"deactivated"}; to read it, POST an empty payload (POST-as-GET).');
+  }
+  const { authz } = await loadAuthorization(ctx, account, id);
+  const domain = displayName(authz);
+  const problem = storedProblem('unauthorized', `The authorization for ${domain} was deactivated by the client; place a new order.`);
+  // The same lock as a challenge response, which would otherwise write the authorization's status over this one.
+  await ctx.locks.run(id, () =>
+    ctx.db.transaction().execute(async (trx) => {
+      const deactivated = await trx.updateTable('acme_authorizations').set({ status: 'deactivated' }).where('id', '=', id).where('status', 'in', ['pending', 'valid']).executeTakeFirst();
+      if (Number(deactivated.numUpdatedRows) === 0) return;
+      await failOrders(trx, await openOrdersUsing(trx, account.id, quotedPattern(id)), problem, `lost its authorization for ${domain}, which the client deactivated`, ctx.clock.now());
+    }),
+  );
+}
+
+function displayName(authz: Pick<AcmeAuthorizationTable, 'identifier' | 'wildcard'>): string {
+  return authz.wildcard ? `*.${authz.identifier}` : authz.identifier;
+}
+
+/** The LIKE pattern that finds an authorization id in an order's authorization_ids (a JSON list). */
+function quotedPattern(authzId: string): string {
+  return `%"${authzId}"%`;
 }
 
 async function authorizationIdOf(ctx: RaContext, challengeId: string): Promise<string> {
@@ -154,26 +177,33 @@ export async function respondToChallenge(ctx: RaContext, account: AcmeAccountTab
   return ctx.locks.run(authorizationId, async () => {
     const { authz, challenge } = await challengeOf(ctx, account, authorizationId, challengeId);
     if (authz.status !== 'pending' || challenge.status !== 'pending') return { challenge, authz };
-    const domain = authz.wildcard ? `*.${authz.identifier}` : authz.identifier;
+    const domain = displayName(authz);
     const keyAuth = keyAuthorization(challenge.token, account.thumbprint);
     const result = await runCheck(ctx, challenge.type, authz.identifier, challenge.token, keyAuth);
+    // CAA is asked again now that the method is known (RFC 8657 validationmethods), before the proof counts.
+    const caa = result.ok ? await caaRefusal(ctx, account.id, [{ name: authz.wildcard ? `*.${authz.identifier}` : authz.identifier, display: domain, methods: [challenge.type] }]) : null;
     const now = ctx.clock.now();
-    const error = result.ok ? null : JSON.stringify(storedProblem(problemForCheck(result), result.message));
-    const settled: AcmeChallengeTable = { ...challenge, status: result.ok ? 'valid' : 'invalid', validated_at: result.ok ? now.toISOString() : null, error };
-    const authzAfter: AcmeAuthorizationTable = result.ok ? { ...authz, status: 'valid', expires: authorizationExpiry('valid', now).toISOString() } : { ...authz, status: 'invalid' };
+    const problem = caa ? storedProblem('caa', caa) : result.ok ? null : storedProblem(problemForCheck(result), result.message);
+    const valid = problem === null;
+    const error = problem ? JSON.stringify(problem) : null;
+    const settled: AcmeChallengeTable = { ...challenge, status: valid ? 'valid' : 'invalid', validated_at: valid ? now.toISOString() : null, error };
+    const authzAfter: AcmeAuthorizationTable = valid ? { ...authz, status: 'valid', expires: authorizationExpiry('valid', now).toISOString() } : { ...authz, status: 'invalid' };
     await ctx.db.transaction().execute(async (trx) => {
       await trx.executeQuery(updateWhere(trx, 'acme_challenges', { status: settled.status, validated_at: settled.validated_at, error }, { id: challenge.id }));
       await trx.executeQuery(updateWhere(trx, 'acme_authorizations', { status: authzAfter.status, expires: authzAfter.expires }, { id: authz.id }));
+      const orders = await openOrdersUsing(trx, account.id, quotedPattern(authz.id));
+      for (const instanceId of new Set(orders.map((o) => o.instance_id))) {
+        await recordEvent(trx, {
+          instanceId,
+          type: valid ? 'acme_challenge_validated' : 'acme_challenge_failed',
+          message: valid ? `ACME ${challenge.type} challenge for ${domain} validated.` : `ACME ${challenge.type} challenge for ${domain} failed: ${problem?.detail ?? result.message}`,
+          at: now,
+          data: { domain, challenge: challenge.type, result },
+        });
+      }
+      if (caa) await failOrders(trx, orders, storedProblem('caa', caa), `CAA refused ${domain}`, now);
+      else if (problem) await failOrders(trx, orders, { ...problem, detail: `Control of ${domain} was not proven: ${problem.detail}` }, `failed domain validation of ${domain}`, now);
     });
-    for (const instanceId of await instancesUsing(ctx, account.id, authz.id)) {
-      await recordEvent(ctx.db, {
-        instanceId,
-        type: result.ok ? 'acme_challenge_validated' : 'acme_challenge_failed',
-        message: result.ok ? `ACME ${challenge.type} challenge for ${domain} validated.` : `ACME ${challenge.type} challenge for ${domain} failed: ${result.message}`,
-        at: now,
-        data: { domain, challenge: challenge.type, result },
-      });
-    }
     return { challenge: settled, authz: authzAfter };
   });
 }
@@ -187,10 +217,4 @@ function runCheck(ctx: RaContext, type: AcmeChallengeType, domain: string, token
     case 'tls-alpn-01':
       return checkTlsAlpn01(ctx.dns(), ctx.clock, { domain, keyAuthorization: keyAuth }, { port: ctx.dcvTlsPort });
   }
-}
-
-/** Instances whose open ACME orders use this authorization (for their timelines); only the account's own orders can. */
-async function instancesUsing(ctx: RaContext, accountId: string, authzId: string): Promise<string[]> {
-  const rows = await openOrdersUsing(ctx.db, accountId, `%"${authzId}"%`);
-  return [...new Set(rows.map((r) => r.instance_id))];
 }

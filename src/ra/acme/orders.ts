@@ -5,13 +5,15 @@
  * domain_verification; finalize hands the CSR to the same issuance path as
  * the REST flow. Each step is an event on the instance's timeline.
  */
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { sql } from 'kysely';
 import { CertdeskError } from '../../errors.js';
+import type { ParsedCsr } from '../../pki/csr.js';
 import { toPem } from '../../pki/pem.js';
+import { publicKeyFromSpki } from '../../pki/spki_key.js';
 import { newId } from '../../store/ids.js';
 import { compiledOnce, insertRows, prepared, updateWhere } from '../../store/prepared.js';
-import type { AcmeAccountTable, AcmeAuthorizationTable, AcmeOrderTable, ApplicationTable, InstanceTable } from '../../store/schema.js';
-import { checkCaa } from '../../va/caa.js';
+import type { AcmeAccountTable, AcmeAuthorizationTable, AcmeOrderStatus, AcmeOrderTable, ApplicationTable, InstanceTable } from '../../store/schema.js';
 import { expectedIssueWindow } from '../business_days.js';
 import type { RaContext } from '../context.js';
 import { checkCsrOnce } from '../checked_csrs.js';
@@ -19,8 +21,10 @@ import { issueIfReady } from '../issuance.js';
 import { checkNames, quotaFor, registeredDomain, type BoundName, type NameQuota } from '../names.js';
 import { nextStatus } from '../state_machine.js';
 import { recordEvent } from '../timeline.js';
-import { authorizationFor, type AcmeIdentifier } from './authorizations.js';
-import { acmeError, storedProblem } from './errors.js';
+import { authorizationFor, challengeTypesFor, type AcmeIdentifier } from './authorizations.js';
+import { acmeRequester, caaRefusal } from './caa.js';
+import { acmeError, storedProblem, type StoredProblem } from './errors.js';
+import { failOrders } from './order_failure.js';
 import { countOrder, enforceOrderLimits } from './rate_limits.js';
 import { certificateByCertId } from './renewal_info.js';
 
@@ -64,17 +68,32 @@ function describeNeed(names: readonly BoundName[]): string {
   return [plain ? `${plain} name${plain > 1 ? 's' : ''}` : '', wildcards ? `${wildcards} wildcard${wildcards > 1 ? 's' : ''}` : ''].filter(Boolean).join(' and ');
 }
 
-/** Asks about every name at once; the first name (in order) that CAA forbids is reported. */
-async function refuseByCaa(ctx: RaContext, names: readonly BoundName[]): Promise<void> {
-  const identities = ctx.settings.current().caaIdentities;
-  const results = await Promise.all(names.map((name) => checkCaa(ctx.dns(), name.name, { identities, wildcard: name.kind === 'wildcard' })));
-  results.forEach((result, i) => {
-    if (!result.allowed) throw acmeError('caa', `CAA forbids issuing for ${(names[i] as BoundName).display}: ${result.reason}`);
-  });
+/** Refuses the order when CAA forbids this account to issue for a name by any challenge that could prove it. */
+async function refuseByCaa(ctx: RaContext, accountId: string, names: readonly BoundName[]): Promise<void> {
+  const refusal = await caaRefusal(
+    ctx,
+    accountId,
+    names.map((n) => ({ name: n.name, display: n.display, methods: challengeTypesFor({ name: n.name.replace(/^\*\./, ''), wildcard: n.kind === 'wildcard' }) })),
+  );
+  if (refusal) throw acmeError('caa', refusal);
+}
+
+/** How each name of the order was proven and when: its valid challenge's type, and the oldest validation. */
+async function orderProofs(ctx: RaContext, order: AcmeOrderTable): Promise<{ typeOf: Map<string, string>; oldest: Date }> {
+  const ids = JSON.parse(order.authorization_ids) as string[];
+  const rows = await ctx.db
+    .selectFrom('acme_challenges')
+    .innerJoin('acme_authorizations', 'acme_authorizations.id', 'acme_challenges.authorization_id')
+    .select(['acme_authorizations.identifier', 'acme_authorizations.wildcard', 'acme_challenges.type', 'acme_challenges.validated_at'])
+    .where('acme_challenges.authorization_id', 'in', ids)
+    .where('acme_challenges.status', '=', 'valid')
+    .execute();
+  const typeOf = new Map(rows.map((r) => [r.wildcard ? `*.${r.identifier}` : r.identifier, r.type as string]));
+  const oldest = Math.min(...rows.map((r) => Date.parse(r.validated_at ?? '')).filter((t) => !Number.isNaN(t)));
+  return { typeOf, oldest: new Date(Number.isFinite(oldest) ? oldest : 0) };
 }
 
 const selectOrder = prepared((db, id: string) => db.selectFrom('acme_orders').selectAll().where('id', '=', id));
-const selectOrderStatus = prepared((db, id: string) => db.selectFrom('acme_orders').select('status').where('id', '=', id));
 const selectInstanceOutcome = prepared((db, id: string) => db.selectFrom('instances').select(['status', 'certificate_id', 'failure_reason']).where('id', '=', id));
 const selectOwnerEmail = prepared((db, id: string) => db.selectFrom('users').select('email').where('id', '=', id));
 const selectEabInstance = prepared((db, kid: string) => db.selectFrom('acme_eab_keys').select('instance_id').where('id', '=', kid));
@@ -146,26 +165,38 @@ async function claimInstance(ctx: RaContext, account: AcmeAccountTable, names: r
   if (!account.owner_id) {
     throw acmeError('unauthorized', 'This ACME account is not bound to a subscriber; create it with External Account Binding (an EAB key from certdesk) to order certificates.');
   }
+  const fit = fitFor(names);
+  if (!fit) throw acmeError('unauthorized', noInstanceCanHold(names));
   const onlyInstance = account.eab_kid
     ? (await selectEabInstance(ctx.db, account.eab_kid))[0]?.instance_id ?? null
     : null;
-  const fit = fitFor(names);
-  if (fit) {
-    const target = nextStatus('pending_application', 'submit', 'dv');
-    const first = firstFitting(ctx, account.owner_id, fit, onlyInstance);
-    for (;;) {
-      const now = ctx.clock.now().toISOString();
-      const claim = compiledOnce(ctx.db, `acme claim instance ${first.shape}`, [target, now, ...first.parameters], () =>
-        ctx.db.updateTable('instances').set({ status: target, updated_at: now }).where('id', '=', first.query).where('status', '=', sql.lit('pending_application')).returningAll().compile(),
-      );
-      const [claimed] = (await ctx.db.executeQuery(claim)).rows;
-      if (claimed) return claimed;
-      const left = compiledOnce(ctx.db, `acme first fitting instance ${first.shape}`, first.parameters, () => first.query.compile());
-      if ((await ctx.db.executeQuery(left)).rows.length === 0) break;
-    }
-  }
+  const first = firstFitting(ctx, account.owner_id, fit, onlyInstance);
+  const claimed = (await claimFirstFitting(ctx, first)) ?? ((await releaseLapsedOrders(ctx, account.owner_id)) ? await claimFirstFitting(ctx, first) : null);
+  if (claimed) return claimed;
   const where = onlyInstance ? `instance ${onlyInstance} (named by the EAB key) is not pending application or does not cover` : 'there is no pending DV instance left that covers';
   throw acmeError('unauthorized', `Cannot order: ${where} ${describeNeed(names)}. Ask your admin for another DV instance (single, wildcard or multi-domain as needed).`);
+}
+
+async function claimFirstFitting(ctx: RaContext, first: ReturnType<typeof firstFitting>): Promise<InstanceTable | null> {
+  const target = nextStatus('pending_application', 'submit', 'dv');
+  for (;;) {
+    const now = ctx.clock.now().toISOString();
+    const claim = compiledOnce(ctx.db, `acme claim instance ${first.shape}`, [target, now, ...first.parameters], () =>
+      ctx.db.updateTable('instances').set({ status: target, updated_at: now }).where('id', '=', first.query).where('status', '=', sql.lit('pending_application')).returningAll().compile(),
+    );
+    const [claimed] = (await ctx.db.executeQuery(claim)).rows;
+    if (claimed) return claimed;
+    const left = compiledOnce(ctx.db, `acme first fitting instance ${first.shape}`, first.parameters, () => first.query.compile());
+    if ((await ctx.db.executeQuery(left)).rows.length === 0) return null;
+  }
+}
+
+/** Why no DV instance can hold these names in one certificate, and how to split the order so that each part fits one. */
+function noInstanceCanHold(names: readonly BoundName[]): string {
+  const wildcards = names.filter((n) => n.kind === 'wildcard').map((n) => n.display);
+  const others = names.length - wildcards.length;
+  const split = `place one order for each wildcard (${wildcards.join(', ')})${others ? ` and one for the other ${others > 1 ? `${others} names` : 'name'}` : ''}`;
+  return `No DV instance can hold ${names.map((n) => n.display).join(', ')} in one certificate: a wildcard instance holds exactly one name like *.example.com, and single and multi-domain instances hold no wildcard. Instead, ${split}; each order needs a DV instance of its own.`;
 }
 
 function contactEmail(account: AcmeAccountTable, ownerEmail: string): string {
@@ -275,7 +306,7 @@ export async function newOrder(ctx: RaContext, account: AcmeAccountTable, payloa
 async function placeOrder(ctx: RaContext, account: AcmeAccountTable, names: BoundName[], replaced: Replaced | null): Promise<OrderView> {
   const domains = [...new Set(names.map((n) => registeredDomain(n.name)).filter((d): d is string => d !== null))];
   // The CAA lookups wait on DNS, not on this process: they run while the rate limits are counted.
-  await Promise.all([enforceOrderLimits(ctx, account.id, domains), refuseByCaa(ctx, names)]);
+  await Promise.all([enforceOrderLimits(ctx, account.id, domains), refuseByCaa(ctx, account.id, names)]);
   const instance = await claimInstance(ctx, account, names);
   const orderId = newId('order');
   await applyOnInstance(ctx, account, instance, names, orderId);
@@ -315,13 +346,32 @@ function view(order: AcmeOrderTable): OrderView {
   return { order, identifiers: JSON.parse(order.identifiers) as OrderView['identifiers'], authorizationIds: JSON.parse(order.authorization_ids) as string[] };
 }
 
-/** Returns a pending instance to its subscriber when its order fails before a CSR arrived, so the quota is not lost. */
-async function releaseInstance(ctx: RaContext, order: AcmeOrderTable, reason: string): Promise<void> {
-  const instance = await ctx.db.selectFrom('instances').selectAll().where('id', '=', order.instance_id).executeTakeFirstOrThrow();
-  if (instance.status !== 'domain_verification') return;
-  const target = nextStatus(instance.status, 'withdraw', instance.product);
-  await ctx.db.updateTable('instances').set({ status: target, expected_issue_earliest: null, expected_issue_latest: null, updated_at: ctx.clock.now().toISOString() }).where('id', '=', instance.id).where('status', '=', instance.status).execute();
-  await recordEvent(ctx.db, { instanceId: instance.id, type: 'withdrawn', message: `ACME order ${order.id} ${reason}; the instance is pending application again and can serve another order.`, at: ctx.clock.now() });
+const EXPIRED = storedProblem('malformed', 'The order expired before it was finalized; place a new order.');
+
+/** Fails one order and hands its instance back, in one transaction; returns the order as it now is. */
+async function failOrder(ctx: RaContext, order: AcmeOrderTable, problem: StoredProblem, reason: string): Promise<AcmeOrderTable> {
+  await ctx.db.transaction().execute((trx) => failOrders(trx, [order], problem, reason, ctx.clock.now()));
+  return { ...order, status: 'invalid', error: JSON.stringify(problem) };
+}
+
+/**
+ * Fails the subscriber's orders that expired unread, handing their instances
+ * back; true when there were any. Asked only when no instance is left for a
+ * new order, so it costs nothing while instances remain.
+ */
+async function releaseLapsedOrders(ctx: RaContext, ownerId: string): Promise<boolean> {
+  const now = ctx.clock.now();
+  const lapsed = await ctx.db
+    .selectFrom('acme_orders')
+    .innerJoin('acme_accounts', 'acme_accounts.id', 'acme_orders.account_id')
+    .select(['acme_orders.id', 'acme_orders.instance_id'])
+    .where('acme_accounts.owner_id', '=', ownerId)
+    .where('acme_orders.status', 'in', [sql.lit<AcmeOrderStatus>('pending'), sql.lit<AcmeOrderStatus>('ready')])
+    .where('acme_orders.expires', '<=', now.toISOString())
+    .execute();
+  if (lapsed.length === 0) return false;
+  await ctx.db.transaction().execute((trx) => failOrders(trx, lapsed, EXPIRED, 'expired', now));
+  return true;
 }
 
 /**
@@ -341,13 +391,11 @@ async function refresh(ctx: RaContext, order: AcmeOrderTable): Promise<AcmeOrder
   if (order.status !== 'pending' && (instance.status === 'issued' || instance.status === 'validation_failed')) {
     next = settledOrder(order, instance);
   } else if (new Date(order.expires) <= now) {
-    next = { ...order, status: 'invalid', error: JSON.stringify(storedProblem('malformed', 'The order expired before it was finalized.')) };
-    await releaseInstance(ctx, order, 'expired');
+    return failOrder(ctx, order, EXPIRED, 'expired');
   } else if (instance.status !== 'domain_verification') {
     next = { ...order, status: 'invalid', error: JSON.stringify(storedProblem('unauthorized', `The application on instance ${order.instance_id} was withdrawn or changed outside ACME.`)) };
   } else if (authzs.some((a) => a.status !== 'pending' && a.status !== 'valid')) {
-    next = { ...order, status: 'invalid', error: JSON.stringify(storedProblem('unauthorized', 'An authorization of the order failed; see its challenge for what the CA found.')) };
-    await releaseInstance(ctx, order, 'failed domain validation');
+    return failOrder(ctx, order, storedProblem('unauthorized', 'An authorization of the order failed; see its challenge for what the CA found.'), 'failed domain validation');
   } else if (authzs.length === ids.length && authzs.every((a) => a.status === 'valid')) {
     next = { ...order, status: 'ready' };
   }
@@ -376,35 +424,71 @@ export async function listOrderIds(ctx: RaContext, account: AcmeAccountTable): P
   return rows.map((r) => r.id);
 }
 
+const CSR_FORMAT = 'the base64url-encoded DER of a PKCS#10 certificate signing request';
+
 /** finalize (§7.4): the CSR must name exactly the order's identifiers; then the instance is issued through the RA's issuance path. */
-export async function finalizeOrder(ctx: RaContext, account: AcmeAccountTable, id: string, csrB64: unknown): Promise<OrderView> {
+export async function finalizeOrder(ctx: RaContext, account: AcmeAccountTable, id: string, csrB64: unknown, certificateUrl: (certificateId: string) => string): Promise<OrderView> {
   const order = await refresh(ctx, await loadOrder(ctx, account, id));
-  if (order.status !== 'ready') {
-    throw acmeError('orderNotReady', `Order ${id} is ${order.status}; it can be finalized once every authorization is valid (status "ready").`);
-  }
-  if (typeof csrB64 !== 'string' || !/^[A-Za-z0-9_-]+$/.test(csrB64)) throw acmeError('malformed', 'finalize needs csr: the DER CSR, base64url-encoded.');
+  if (order.status !== 'ready') throw notReady(order, certificateUrl);
+  if (typeof csrB64 !== 'string' || !/^[A-Za-z0-9_-]+$/.test(csrB64)) throw acmeError('malformed', `finalize needs csr: ${CSR_FORMAT}.`);
   const pem = toPem(Buffer.from(csrB64, 'base64url'), 'CERTIFICATE REQUEST');
   const names = (JSON.parse(order.identifiers) as { value: string }[]).map((i) => i.value);
-  try {
-    // Issuance parses the same PEM again; checkCsrOnce lets it reuse this parse.
-    await checkCsrOnce(pem, names);
-  } catch (err) {
-    if (err instanceof CertdeskError) throw acmeError('badCSR', err.message);
-    throw err;
-  }
+  refuseAccountKey(account, (await checkFinalizeCsr(pem, names)).spkiDer);
   return ctx.locks.run(order.instance_id, async () => {
     // Under the instance's lock: a finalize that got here first has recorded its outcome.
-    const [current] = await selectOrderStatus(ctx.db, id);
-    if (current?.status !== 'ready') throw acmeError('orderNotReady', `Order ${id} is ${current?.status ?? 'gone'}: an earlier finalize request settled it.`);
+    const [current] = await selectOrder(ctx.db, id);
+    if (current && current.status !== 'ready') throw notReady(current, certificateUrl);
     const now = ctx.clock.now();
     await ctx.db.executeQuery(updateWhere(ctx.db, 'applications', { csr_pem: pem, updated_at: now.toISOString() }, { instance_id: order.instance_id }));
     await recordEvent(ctx.db, { instanceId: order.instance_id, type: 'acme_finalized', message: `ACME order ${id} finalized with the client's CSR for ${names.join(', ')}.`, at: now, data: { orderId: id } });
-    // newOrder asked CAA for every name just before it created the order.
-    await issueIfReady(ctx, order.instance_id, { caaAllowedAt: new Date(order.created_at) });
+    // Each challenge asked CAA, for this account and its own type, when it validated its name; CAA is asked
+    // again when the oldest of those answers is too old to reuse (an authorization reused from an earlier order).
+    const proofs = await orderProofs(ctx, order);
+    await issueIfReady(ctx, order.instance_id, { caaAllowedAt: proofs.oldest, caaRequester: acmeRequester(ctx, account.id, proofs.typeOf) });
     const done = settledOrder(order, await instanceOutcome(ctx, order.instance_id));
     await ctx.db.executeQuery(updateWhere(ctx.db, 'acme_orders', { status: done.status, certificate_id: done.certificate_id, error: done.error }, { id }));
     return view(done);
   });
+}
+
+/** The CSR checked as for any application; what is wrong with it is badCSR. */
+async function checkFinalizeCsr(pem: string, names: string[]): Promise<ParsedCsr> {
+  try {
+    // Issuance parses the same PEM again; checkCsrOnce lets it reuse this parse.
+    return await checkCsrOnce(pem, names);
+  } catch (err) {
+    if (!(err instanceof CertdeskError)) throw err;
+    // The CSR parser's advice is for someone pasting PEM into a form; an ACME client sends DER.
+    const problem = err.code === 'CSR_INVALID' ? err.details?.problem : undefined;
+    throw acmeError('badCSR', typeof problem === 'string' ? `${problem} Send csr as ${CSR_FORMAT}.` : err.message);
+  }
+}
+
+/** The orderNotReady problem for finalizing an order in `order.status`, saying what the client can do instead. */
+function notReady(order: AcmeOrderTable, certificateUrl: (certificateId: string) => string): CertdeskError {
+  if (order.status === 'valid' && order.certificate_id) {
+    return acmeError('orderNotReady', `Order ${order.id} is already finalized; download its certificate from ${certificateUrl(order.certificate_id)}.`);
+  }
+  if (order.status === 'invalid') {
+    const cause = order.error ? ` (${(JSON.parse(order.error) as StoredProblem).detail})` : '';
+    return acmeError('orderNotReady', `Order ${order.id} is invalid${cause} and can never be finalized; place a new order.`);
+  }
+  return acmeError('orderNotReady', `Order ${order.id} is ${order.status}; it can be finalized once every authorization is valid (status "ready").`);
+}
+
+/**
+ * RFC 8555 §11.1: a certificate must not carry the account's key. The
+ * account key's first component (EC or OKP x, RSA modulus) lies in the SPKI
+ * of the same key, so a CSR without those bytes is passed over without
+ * importing either key.
+ */
+function refuseAccountKey(account: AcmeAccountTable, spkiDer: Buffer): void {
+  const jwk = JSON.parse(account.jwk) as JsonWebKey;
+  const component = Buffer.from(jwk.x ?? jwk.n ?? '', 'base64url');
+  if (component.length === 0 || !spkiDer.includes(component)) return;
+  if (publicKeyFromSpki(spkiDer).equals(createPublicKey({ key: jwk, format: 'jwk' }))) {
+    throw acmeError('badCSR', "The CSR's public key is this ACME account's key; generate a separate key pair for the certificate and sign the CSR with it.");
+  }
 }
 
 /** What a finalized order became, read from its instance: valid with the certificate, or invalid with the cause. */
