@@ -205,13 +205,18 @@ for (const backend of await backends()) {
       assertProblem({ status: res.status, body: await res.json(), headers: res.headers }, 'badSignatureAlgorithm', 400);
     });
 
-    test('CAA accounturi and validationmethods (RFC 8657): another account is refused at newOrder; a challenge of a type CAA leaves out fails with caa and hands the instance back', async () => {
-      const frank = await service.user('frank@example.com', 'subscriber');
-      const instance = await grant(admin, 'frank@example.com', 'dv', 'single');
-      await dns.addRecord('pinned.example.com', 'A', '127.0.0.1');
+    /** A new subscriber with one DV single instance and an ACME account, and `name` resolving to the challenge server. */
+    async function subscriberOrdering(email: string, name: string) {
+      const user = await service.user(email, 'subscriber');
+      const instance = await grant(admin, email, 'dv', 'single');
+      await dns.addRecord(name, 'A', '127.0.0.1');
       const client = await RawAcmeClient.create(directoryUrl);
-      await client.register(await eabKey(service, 'frank@example.com'));
-      const newOrder = () => client.post(client.directory.newOrder, { identifiers: [{ type: 'dns', value: 'pinned.example.com' }] });
+      await client.register(await eabKey(service, email));
+      return { user, instance, client, newOrder: () => client.post(client.directory.newOrder, { identifiers: [{ type: 'dns', value: name }] }) };
+    }
+
+    test('CAA accounturi and validationmethods (RFC 8657): another account is refused at newOrder; a challenge of a type CAA leaves out fails with caa and hands the instance back', async () => {
+      const { user: frank, instance, client, newOrder } = await subscriberOrdering('frank@example.com', 'pinned.example.com');
 
       await dns.addRecord('pinned.example.com', 'CAA', `0 issue "certdesk.local; accounturi=${service.url}/acme/acct/acct_someone_else"`);
       const otherAccount = await newOrder();
@@ -397,13 +402,9 @@ for (const backend of await backends()) {
     });
 
     test('a failed, deactivated or expired order hands its instance back at once: the next order for the name gets it without the old order being read', async () => {
-      const erin = await service.user('erin@example.com', 'subscriber');
-      const only = await grant(admin, 'erin@example.com', 'dv', 'single');
-      await dns.addRecord('retry.example.com', 'A', '127.0.0.1');
-      const client = await RawAcmeClient.create(directoryUrl);
-      await client.register(await eabKey(service, 'erin@example.com'));
+      const { user: erin, instance: only, client, newOrder } = await subscriberOrdering('erin@example.com', 'retry.example.com');
       const order = async () => {
-        const created = await client.post(client.directory.newOrder, { identifiers: [{ type: 'dns', value: 'retry.example.com' }] });
+        const created = await newOrder();
         assert.equal(created.status, 201, JSON.stringify(created.body));
         return { url: created.headers.get('location') as string, authz: created.body.authorizations[0] as string };
       };
@@ -431,12 +432,8 @@ for (const backend of await backends()) {
     });
 
     test('finalize refuses the account key and a CSR that is not DER, and names the certificate of an order already finalized', async () => {
-      await service.user('grace@example.com', 'subscriber');
-      await grant(admin, 'grace@example.com', 'dv', 'single');
-      await dns.addRecord('final.example.com', 'A', '127.0.0.1');
-      const client = await RawAcmeClient.create(directoryUrl);
-      await client.register(await eabKey(service, 'grace@example.com'));
-      const created = await client.post(client.directory.newOrder, { identifiers: [{ type: 'dns', value: 'final.example.com' }] });
+      const { client, newOrder } = await subscriberOrdering('grace@example.com', 'final.example.com');
+      const created = await newOrder();
       assert.equal(created.status, 201, JSON.stringify(created.body));
       const authzUrl = created.body.authorizations[0] as string;
       const http01 = (await client.post(authzUrl, '')).body.challenges.find((c: any) => c.type === 'http-01');
