@@ -81,6 +81,8 @@ export function evaluateCaa(records: CaaRecord[], request: CaaRequest): CaaDecis
 export interface CaaCheck extends CaaDecision {
   /** The domain where the relevant (first non-empty) CAA RRset was found. */
   relevantAt?: string;
+  /** Which of the request's methods would each be allowed on their own (an ACME order offers only those challenges). */
+  allowedMethods: readonly string[];
 }
 
 /**
@@ -95,7 +97,7 @@ export async function checkCaa(dns: DnsClient, name: string, request: CaaRequest
   const normalized = normalizeDomain(name);
   const wildcard = request.wildcard || normalized.startsWith('*.');
   const base = normalized.replace(/^\*\./, '');
-  if (isIP(base)) return { allowed: true, reason: 'CAA does not apply to IP addresses.' };
+  if (isIP(base)) return { allowed: true, reason: 'CAA does not apply to IP addresses.', allowedMethods: request.methods };
 
   const levels = climb(base);
   const answers = await Promise.all(levels.map((domain) => dns.caa(domain)));
@@ -106,13 +108,15 @@ export async function checkCaa(dns: DnsClient, name: string, request: CaaRequest
       return {
         allowed: false,
         reason: `Looking up CAA records for ${domain} failed: ${answer.detail}. CAA must be checked before issuing; make sure the name servers of ${domain} answer CAA queries (an empty answer is fine), then try again.`,
+        allowedMethods: [],
       };
     }
     if (answer.records.length === 0) continue;
     const decision = evaluateCaa(answer.records, { ...request, wildcard });
-    return { ...decision, reason: `At ${domain}: ${decision.reason}`, relevantAt: domain };
+    const allowedMethods = request.methods.filter((method) => evaluateCaa(answer.records, { ...request, wildcard, methods: [method] }).allowed);
+    return { ...decision, reason: `At ${domain}: ${decision.reason}`, relevantAt: domain, allowedMethods };
   }
-  return { allowed: true, reason: `No CAA records at ${base} or its parent domains, so any CA may issue.` };
+  return { allowed: true, reason: `No CAA records at ${base} or its parent domains, so any CA may issue.`, allowedMethods: request.methods };
 }
 
 /** `a.b.example.com` → a.b.example.com, b.example.com, example.com (the TLD is not asked). */

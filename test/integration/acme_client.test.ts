@@ -215,51 +215,55 @@ for (const backend of await backends()) {
       return { user, instance, client, newOrder: () => client.post(client.directory.newOrder, { identifiers: [{ type: 'dns', value: name }] }) };
     }
 
-    test('CAA accounturi and validationmethods (RFC 8657): another account is refused at newOrder; a challenge of a type CAA leaves out fails with caa and hands the instance back', async () => {
-      const { user: frank, instance, client, newOrder } = await subscriberOrdering('frank@example.com', 'pinned.example.com');
+    test('CAA accounturi and validationmethods (RFC 8657): another account is refused at newOrder; only the challenge types CAA allows are offered or reused; finalize asks again past 7 hours', async () => {
+      const { client, newOrder } = await subscriberOrdering('frank@example.com', 'pinned.example.com');
+      const setCaa = async (value: string) => {
+        await dns.removeRecords('pinned.example.com', 'CAA');
+        await dns.addRecord('pinned.example.com', 'CAA', `0 issue "certdesk.local; ${value}"`);
+      };
+      const offeredTypes = async (order: any) => (await client.post(order.body.authorizations[0], '')).body.challenges.map((c: any) => c.type).sort();
+      const finalize = async (order: any) => {
+        const csr = createCsr(generateKeyPair('ecdsa-p256').privateKeyPem, ['pinned.example.com']).replace(/-----[^-]+-----|\s/g, '');
+        return client.post(order.body.finalize, { csr: Buffer.from(csr, 'base64').toString('base64url') });
+      };
 
-      await dns.addRecord('pinned.example.com', 'CAA', `0 issue "certdesk.local; accounturi=${service.url}/acme/acct/acct_someone_else"`);
+      await setCaa(`accounturi=${service.url}/acme/acct/acct_someone_else`);
       const otherAccount = await newOrder();
       assertProblem(otherAccount, 'caa', 403);
       assert.match(otherAccount.body.detail, new RegExp(`authorizes only the ACME account .*acct_someone_else, and this order comes from ${client.accountUrl}`));
 
-      await dns.removeRecords('pinned.example.com', 'CAA');
-      await dns.addRecord('pinned.example.com', 'CAA', `0 issue "certdesk.local; accounturi=${client.accountUrl}; validationmethods=dns-01"`);
-      const created = await newOrder();
-      assert.equal(created.status, 201, 'this account, and dns-01 may still prove the name');
-      const http01 = (await client.post(created.body.authorizations[0], '')).body.challenges.find((c: any) => c.type === 'http-01');
-      web.set(http01.token, `${http01.token}.${await calculateJwkThumbprint(client.jwk)}`);
-      const refused = await client.post(http01.url, {});
-      assert.equal(refused.body.status, 'invalid', 'the file was served, but CAA allows only dns-01');
-      assert.equal(refused.body.error.type, 'urn:ietf:params:acme:error:caa');
-      assert.match(refused.body.error.detail, /allows only the validation methods dns-01, and the name was or can be proven only by http-01/);
-      assert.equal((await frank.get(`/api/v1/instances/${instance}`)).body.status, 'pending_application', 'the failed order handed its instance back');
+      await setCaa(`accounturi=${client.accountUrl}; validationmethods=dns-01`);
+      const dnsOnly = await newOrder();
+      assert.equal(dnsOnly.status, 201, JSON.stringify(dnsOnly.body));
+      assert.deepEqual(await offeredTypes(dnsOnly), ['dns-01'], 'http-01 and tls-alpn-01 are not offered');
+      assert.equal((await client.post(dnsOnly.body.authorizations[0], { status: 'deactivated' })).body.status, 'deactivated');
 
-      await dns.removeRecords('pinned.example.com', 'CAA');
-      await dns.addRecord('pinned.example.com', 'CAA', `0 issue "certdesk.local; accounturi=${client.accountUrl}; validationmethods=http-01"`);
-      const allowed = await newOrder();
-      const challenge = (await client.post(allowed.body.authorizations[0], '')).body.challenges.find((c: any) => c.type === 'http-01');
+      await setCaa(`accounturi=${client.accountUrl}; validationmethods=http-01`);
+      const httpOnly = await newOrder();
+      assert.deepEqual(await offeredTypes(httpOnly), ['http-01']);
+      const challenge = (await client.post(httpOnly.body.authorizations[0], '')).body.challenges[0];
       web.set(challenge.token, `${challenge.token}.${await calculateJwkThumbprint(client.jwk)}`);
       assert.equal((await client.post(challenge.url, {})).body.status, 'valid');
-      const csr = createCsr(generateKeyPair('ecdsa-p256').privateKeyPem, ['pinned.example.com']).replace(/-----[^-]+-----|\s/g, '');
-      const done = await client.post(allowed.body.finalize, { csr: Buffer.from(csr, 'base64').toString('base64url') });
-      assert.equal(done.body.status, 'valid', JSON.stringify(done.body));
+      assert.equal((await finalize(httpOnly)).body.status, 'valid');
 
-      // A later order reuses the valid authorization; once its validation is older than a CAA answer may be reused,
-      // finalize asks CAA again with the method that proved the name.
+      // The name stays proven by http-01: reused while CAA allows http-01, not once it allows only dns-01.
       await grant(admin, 'frank@example.com', 'dv', 'single');
-      await dns.removeRecords('pinned.example.com', 'CAA');
-      await dns.addRecord('pinned.example.com', 'CAA', `0 issue "certdesk.local; accounturi=${client.accountUrl}; validationmethods=dns-01"`);
+      await grant(admin, 'frank@example.com', 'dv', 'single');
       const reused = await newOrder();
-      assert.equal(reused.body.status, 'ready', 'the authorization is reused');
-      await service.sql('UPDATE acme_challenges SET validated_at = ? WHERE id = ?', [new Date(Date.now() - 8 * 3600_000).toISOString(), challenge.url.split('/').pop()]);
-      const csr2 = createCsr(generateKeyPair('ecdsa-p256').privateKeyPem, ['pinned.example.com']).replace(/-----[^-]+-----|\s/g, '');
-      const stale = await client.post(reused.body.finalize, { csr: Buffer.from(csr2, 'base64').toString('base64url') });
+      assert.equal(reused.body.status, 'ready', 'the authorization proven by http-01 is reused');
+      await setCaa(`accounturi=${client.accountUrl}; validationmethods=dns-01`);
+      const fresh = await newOrder();
+      assert.equal(fresh.body.status, 'pending', 'an authorization proven by http-01 is not reused once CAA allows only dns-01');
+      assert.deepEqual(await offeredTypes(fresh), ['dns-01']);
+
+      // Past 7 hours, finalize asks CAA again, with the type that proved the name.
+      await service.sql('UPDATE acme_orders SET created_at = ? WHERE id = ?', [new Date(Date.now() - 8 * 3600_000).toISOString(), (reused.headers.get('location') as string).split('/').pop()]);
+      const stale = await finalize(reused);
       assert.equal(stale.body.status, 'invalid', JSON.stringify(stale.body));
       assert.match(stale.body.error.detail, /allows only the validation methods dns-01, and the name was or can be proven only by http-01/);
     });
 
-    test('finalize reuses the CAA answer its challenge got moments before, as the Baseline Requirements allow within 8 hours', async () => {
+    test('finalize reuses the CAA answer newOrder got moments before, as the Baseline Requirements allow within 8 hours', async () => {
       await grant(admin, 'alice@example.com', 'dv', 'single');
       await dns.addRecord('late.example.com', 'A', '127.0.0.1');
       const client = await RawAcmeClient.create(directoryUrl);

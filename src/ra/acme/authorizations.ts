@@ -14,7 +14,6 @@ import type { CheckFailureReason, CheckResult } from '../../va/check_result.js';
 import { checkTlsAlpn01 } from '../../va/tls_alpn01.js';
 import type { RaContext } from '../context.js';
 import { recordEvent } from '../timeline.js';
-import { caaRefusal } from './caa.js';
 import { acmeError, storedProblem, type AcmeErrorType } from './errors.js';
 import { failOrders } from './order_failure.js';
 
@@ -53,11 +52,18 @@ export function keyAuthorization(token: string, accountThumbprint: string): stri
   return `${token}.${accountThumbprint}`;
 }
 
-/** A valid authorization of this account for the identifier, or a new pending one with fresh challenges. */
-export async function authorizationFor(ctx: RaContext, accountId: string, identifier: AcmeIdentifier): Promise<AcmeAuthorizationTable> {
+/**
+ * A valid authorization of this account for the identifier, proven by a type
+ * in `allowedTypes` (those CAA allows, RFC 8657), or a new pending one whose
+ * fresh challenges are of those types only.
+ */
+export async function authorizationFor(ctx: RaContext, accountId: string, identifier: AcmeIdentifier, allowedTypes: readonly AcmeChallengeType[]): Promise<AcmeAuthorizationTable> {
   const now = ctx.clock.now();
   const [existing] = await reusableAuthorization(ctx.db, accountId, identifier.name, identifier.wildcard ? 1 : 0, now.toISOString());
-  if (existing && isReusable(existing, now)) return existing;
+  if (existing && isReusable(existing, now) && allowedTypes.includes(existing.proven_by)) {
+    const { proven_by: _, ...authz } = existing;
+    return authz;
+  }
   const authz: AcmeAuthorizationTable = {
     id: newId('authz'),
     account_id: accountId,
@@ -72,7 +78,7 @@ export async function authorizationFor(ctx: RaContext, accountId: string, identi
     insertRows(
       ctx.db,
       'acme_challenges',
-      challengeTypesFor(identifier).map((type) => ({ id: newId('chall'), authorization_id: authz.id, type, token: randomPool.take(32).toString('base64url'), status: 'pending' as const, validated_at: null, error: null })),
+      allowedTypes.map((type) => ({ id: newId('chall'), authorization_id: authz.id, type, token: randomPool.take(32).toString('base64url'), status: 'pending' as const, validated_at: null, error: null })),
     ),
   );
   return authz;
@@ -82,16 +88,20 @@ export async function authorizationFor(ctx: RaContext, accountId: string, identi
 const authorizationById = prepared((db, id: string) => db.selectFrom('acme_authorizations').selectAll().where('id', '=', id));
 const challengesOf = prepared((db, authorizationId: string) => db.selectFrom('acme_challenges').selectAll().where('authorization_id', '=', authorizationId).orderBy('type'));
 const authorizationIdOfChallenge = prepared((db, challengeId: string) => db.selectFrom('acme_challenges').select('authorization_id').where('id', '=', challengeId));
+/** The newest valid authorization, with the type of the challenge that proved it. */
 const reusableAuthorization = prepared((db, accountId: string, identifier: string, wildcard: number, validUntilAfter: string) =>
   db
     .selectFrom('acme_authorizations')
-    .selectAll()
-    .where('account_id', '=', accountId)
-    .where('identifier', '=', identifier)
-    .where('wildcard', '=', wildcard)
-    .where('status', '=', sql.lit('valid'))
-    .where('expires', '>', validUntilAfter)
-    .orderBy('expires', 'desc')
+    .innerJoin('acme_challenges', 'acme_challenges.authorization_id', 'acme_authorizations.id')
+    .selectAll('acme_authorizations')
+    .select('acme_challenges.type as proven_by')
+    .where('acme_authorizations.account_id', '=', accountId)
+    .where('acme_authorizations.identifier', '=', identifier)
+    .where('acme_authorizations.wildcard', '=', wildcard)
+    .where('acme_authorizations.status', '=', sql.lit('valid'))
+    .where('acme_challenges.status', '=', sql.lit('valid'))
+    .where('acme_authorizations.expires', '>', validUntilAfter)
+    .orderBy('acme_authorizations.expires', 'desc')
     .limit(sql.lit(1)),
 );
 /** Orders of the account still open (literal statuses, so SQLite can use the partial index acme_orders_open) that list the authorization. */
@@ -180,10 +190,8 @@ export async function respondToChallenge(ctx: RaContext, account: AcmeAccountTab
     const domain = displayName(authz);
     const keyAuth = keyAuthorization(challenge.token, account.thumbprint);
     const result = await runCheck(ctx, challenge.type, authz.identifier, challenge.token, keyAuth);
-    // CAA is asked again now that the method is known (RFC 8657 validationmethods), before the proof counts.
-    const caa = result.ok ? await caaRefusal(ctx, account.id, [{ name: authz.wildcard ? `*.${authz.identifier}` : authz.identifier, display: domain, methods: [challenge.type] }]) : null;
     const now = ctx.clock.now();
-    const problem = caa ? storedProblem('caa', caa) : result.ok ? null : storedProblem(problemForCheck(result), result.message);
+    const problem = result.ok ? null : storedProblem(problemForCheck(result), result.message);
     const valid = problem === null;
     const error = problem ? JSON.stringify(problem) : null;
     const settled: AcmeChallengeTable = { ...challenge, status: valid ? 'valid' : 'invalid', validated_at: valid ? now.toISOString() : null, error };
@@ -196,13 +204,12 @@ export async function respondToChallenge(ctx: RaContext, account: AcmeAccountTab
         await recordEvent(trx, {
           instanceId,
           type: valid ? 'acme_challenge_validated' : 'acme_challenge_failed',
-          message: valid ? `ACME ${challenge.type} challenge for ${domain} validated.` : `ACME ${challenge.type} challenge for ${domain} failed: ${problem?.detail ?? result.message}`,
+          message: valid ? `ACME ${challenge.type} challenge for ${domain} validated.` : `ACME ${challenge.type} challenge for ${domain} failed: ${result.message}`,
           at: now,
           data: { domain, challenge: challenge.type, result },
         });
       }
-      if (caa) await failOrders(trx, orders, storedProblem('caa', caa), `CAA refused ${domain}`, now);
-      else if (problem) await failOrders(trx, orders, { ...problem, detail: `Control of ${domain} was not proven: ${problem.detail}` }, `failed domain validation of ${domain}`, now);
+      if (problem) await failOrders(trx, orders, { ...problem, detail: `Control of ${domain} was not proven: ${problem.detail}` }, `failed domain validation of ${domain}`, now);
     });
     return { challenge: settled, authz: authzAfter };
   });

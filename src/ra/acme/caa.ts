@@ -1,11 +1,11 @@
 /**
  * CAA for ACME orders, with the RFC 8657 parameters the Baseline Requirements
  * (3.2.2.8) make CAs honour: accounturi names the ordering account's URL,
- * validationmethods the challenge types. newOrder asks with every type that
- * could still prove a name; a challenge asks again with its own type before
- * it counts, as Boulder does; finalize asks again with each name's type when
- * a validation it relies on is older than the window in which a CAA answer
- * may be reused.
+ * validationmethods the challenge types. newOrder asks for every name with
+ * every type that could prove it, refuses the order when none may, and offers
+ * (or reuses an authorization proven by) only the types CAA allows, so a
+ * challenge needs no second question; finalize asks again, with each name's
+ * proving type, when newOrder's answer is older than it may be reused.
  */
 import { checkCaa } from '../../va/caa.js';
 import type { RaContext } from '../context.js';
@@ -20,17 +20,20 @@ export interface CaaName {
   /** The DNS name, `*.` first for a wildcard. */
   name: string;
   display: string;
-  /** The challenge types that proved the name, or may still prove it. */
+  /** The challenge types that could prove the name. */
   methods: readonly string[];
 }
 
-/** Asks about every name at once; why CAA forbids the first name (in order) it forbids, or null. */
-export async function caaRefusal(ctx: RaContext, accountId: string, names: readonly CaaName[]): Promise<string | null> {
+/** Asks about every name at once: why CAA forbids the first name it forbids (or null), and the types it allows for each name. */
+export async function askCaa(ctx: RaContext, accountId: string, names: readonly CaaName[]): Promise<{ refusal: string | null; allowedMethods: (readonly string[])[] }> {
   const identities = ctx.settings.current().caaIdentities;
   const accountUri = acmeAccountUrl(ctx, accountId);
   const results = await Promise.all(names.map((n) => checkCaa(ctx.dns(), n.name, { identities, wildcard: n.name.startsWith('*.'), methods: n.methods, accountUri })));
   const refused = results.findIndex((r) => !r.allowed);
-  return refused < 0 ? null : `CAA forbids issuing for ${names[refused]?.display}: ${results[refused]?.reason}`;
+  return {
+    refusal: refused < 0 ? null : `CAA forbids issuing for ${names[refused]?.display}: ${results[refused]?.reason}`,
+    allowedMethods: results.map((r) => r.allowedMethods),
+  };
 }
 
 /** The requester an order's finalize hands to issuance: its account, and each name's proving challenge type. */

@@ -13,7 +13,7 @@ import { toPem } from '../../pki/pem.js';
 import { publicKeyFromSpki } from '../../pki/spki_key.js';
 import { newId } from '../../store/ids.js';
 import { compiledOnce, insertRows, prepared, updateWhere } from '../../store/prepared.js';
-import type { AcmeAccountTable, AcmeAuthorizationTable, AcmeOrderStatus, AcmeOrderTable, ApplicationTable, InstanceTable } from '../../store/schema.js';
+import type { AcmeAccountTable, AcmeAuthorizationTable, AcmeChallengeType, AcmeOrderStatus, AcmeOrderTable, ApplicationTable, InstanceTable } from '../../store/schema.js';
 import { expectedIssueWindow } from '../business_days.js';
 import type { RaContext } from '../context.js';
 import { checkCsrOnce } from '../checked_csrs.js';
@@ -22,7 +22,7 @@ import { checkNames, quotaFor, registeredDomain, type BoundName, type NameQuota 
 import { nextStatus } from '../state_machine.js';
 import { recordEvent } from '../timeline.js';
 import { authorizationFor, challengeTypesFor, type AcmeIdentifier } from './authorizations.js';
-import { acmeRequester, caaRefusal } from './caa.js';
+import { acmeRequester, askCaa } from './caa.js';
 import { acmeError, storedProblem, type StoredProblem } from './errors.js';
 import { failOrders } from './order_failure.js';
 import { countOrder, enforceOrderLimits } from './rate_limits.js';
@@ -68,29 +68,28 @@ function describeNeed(names: readonly BoundName[]): string {
   return [plain ? `${plain} name${plain > 1 ? 's' : ''}` : '', wildcards ? `${wildcards} wildcard${wildcards > 1 ? 's' : ''}` : ''].filter(Boolean).join(' and ');
 }
 
-/** Refuses the order when CAA forbids this account to issue for a name by any challenge that could prove it. */
-async function refuseByCaa(ctx: RaContext, accountId: string, names: readonly BoundName[]): Promise<void> {
-  const refusal = await caaRefusal(
-    ctx,
-    accountId,
-    names.map((n) => ({ name: n.name, display: n.display, methods: challengeTypesFor({ name: n.name.replace(/^\*\./, ''), wildcard: n.kind === 'wildcard' }) })),
-  );
-  if (refusal) throw acmeError('caa', refusal);
+/**
+ * Refuses the order when CAA forbids this account to issue for a name by
+ * every challenge that could prove it; else the challenge types CAA allows, per name.
+ */
+async function caaAllowedTypes(ctx: RaContext, accountId: string, names: readonly BoundName[]): Promise<AcmeChallengeType[][]> {
+  const offered = names.map((n) => challengeTypesFor({ name: n.name.replace(/^\*\./, ''), wildcard: n.kind === 'wildcard' }));
+  const caa = await askCaa(ctx, accountId, names.map((n, i) => ({ name: n.name, display: n.display, methods: offered[i] ?? [] })));
+  if (caa.refusal) throw acmeError('caa', caa.refusal);
+  return offered.map((types, i) => types.filter((type) => caa.allowedMethods[i]?.includes(type)));
 }
 
-/** How each name of the order was proven and when: its valid challenge's type, and the oldest validation. */
-async function orderProofs(ctx: RaContext, order: AcmeOrderTable): Promise<{ typeOf: Map<string, string>; oldest: Date }> {
+/** The challenge type that proved each name of the order. */
+async function provingTypes(ctx: RaContext, order: AcmeOrderTable): Promise<Map<string, string>> {
   const ids = JSON.parse(order.authorization_ids) as string[];
   const rows = await ctx.db
     .selectFrom('acme_challenges')
     .innerJoin('acme_authorizations', 'acme_authorizations.id', 'acme_challenges.authorization_id')
-    .select(['acme_authorizations.identifier', 'acme_authorizations.wildcard', 'acme_challenges.type', 'acme_challenges.validated_at'])
+    .select(['acme_authorizations.identifier', 'acme_authorizations.wildcard', 'acme_challenges.type'])
     .where('acme_challenges.authorization_id', 'in', ids)
     .where('acme_challenges.status', '=', 'valid')
     .execute();
-  const typeOf = new Map(rows.map((r) => [r.wildcard ? `*.${r.identifier}` : r.identifier, r.type as string]));
-  const oldest = Math.min(...rows.map((r) => Date.parse(r.validated_at ?? '')).filter((t) => !Number.isNaN(t)));
-  return { typeOf, oldest: new Date(Number.isFinite(oldest) ? oldest : 0) };
+  return new Map(rows.map((r) => [r.wildcard ? `*.${r.identifier}` : r.identifier, r.type]));
 }
 
 const selectOrder = prepared((db, id: string) => db.selectFrom('acme_orders').selectAll().where('id', '=', id));
@@ -306,13 +305,13 @@ export async function newOrder(ctx: RaContext, account: AcmeAccountTable, payloa
 async function placeOrder(ctx: RaContext, account: AcmeAccountTable, names: BoundName[], replaced: Replaced | null): Promise<OrderView> {
   const domains = [...new Set(names.map((n) => registeredDomain(n.name)).filter((d): d is string => d !== null))];
   // The CAA lookups wait on DNS, not on this process: they run while the rate limits are counted.
-  await Promise.all([enforceOrderLimits(ctx, account.id, domains), refuseByCaa(ctx, account.id, names)]);
+  const [, allowedTypes] = await Promise.all([enforceOrderLimits(ctx, account.id, domains), caaAllowedTypes(ctx, account.id, names)]);
   const instance = await claimInstance(ctx, account, names);
   const orderId = newId('order');
   await applyOnInstance(ctx, account, instance, names, orderId);
   const identifiers: AcmeIdentifier[] = names.map((n) => ({ name: n.name.replace(/^\*\./, ''), wildcard: n.kind === 'wildcard' }));
   const authzs: AcmeAuthorizationTable[] = [];
-  for (const identifier of identifiers) authzs.push(await authorizationFor(ctx, account.id, identifier));
+  for (const [i, identifier] of identifiers.entries()) authzs.push(await authorizationFor(ctx, account.id, identifier, allowedTypes[i] ?? []));
   const now = ctx.clock.now();
   const order: AcmeOrderTable = {
     id: orderId,
@@ -441,10 +440,9 @@ export async function finalizeOrder(ctx: RaContext, account: AcmeAccountTable, i
     const now = ctx.clock.now();
     await ctx.db.executeQuery(updateWhere(ctx.db, 'applications', { csr_pem: pem, updated_at: now.toISOString() }, { instance_id: order.instance_id }));
     await recordEvent(ctx.db, { instanceId: order.instance_id, type: 'acme_finalized', message: `ACME order ${id} finalized with the client's CSR for ${names.join(', ')}.`, at: now, data: { orderId: id } });
-    // Each challenge asked CAA, for this account and its own type, when it validated its name; CAA is asked
-    // again when the oldest of those answers is too old to reuse (an authorization reused from an earlier order).
-    const proofs = await orderProofs(ctx, order);
-    await issueIfReady(ctx, order.instance_id, { caaAllowedAt: proofs.oldest, caaRequester: acmeRequester(ctx, account.id, proofs.typeOf) });
+    // newOrder asked CAA for every name, for this account and the challenge types it then offered or reused;
+    // past the reuse window CAA is asked again with the type that proved each name.
+    await issueIfReady(ctx, order.instance_id, { caaAllowedAt: new Date(order.created_at), caaRequester: acmeRequester(ctx, account.id, await provingTypes(ctx, order)) });
     const done = settledOrder(order, await instanceOutcome(ctx, order.instance_id));
     await ctx.db.executeQuery(updateWhere(ctx.db, 'acme_orders', { status: done.status, certificate_id: done.certificate_id, error: done.error }, { id }));
     return view(done);
