@@ -71,13 +71,15 @@ const Organization = Type.Object({
   zipCode: Type.Optional(Type.String()),
 });
 
+const CsrChoice = Type.Object({
+  mode: Type.String({ description: 'auto (certdesk generates and keeps the key, encrypted) or manual (paste a PEM CSR)' }),
+  keyAlgorithm: Type.Optional(Type.String({ description: 'auto mode: ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072 or rsa-4096' })),
+  pem: Type.Optional(Type.String({ description: 'manual mode: the PEM CSR' })),
+});
+
 export const ApplicationBody = Type.Object({
   domains: Type.Union([Type.Array(Type.String()), Type.String()], { description: 'Names or IP addresses to bind: an array, or one string with one name per line' }),
-  csr: Type.Object({
-    mode: Type.String({ description: 'auto (certdesk generates and keeps the key, encrypted) or manual (paste a PEM CSR)' }),
-    keyAlgorithm: Type.Optional(Type.String({ description: 'auto mode: ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072 or rsa-4096' })),
-    pem: Type.Optional(Type.String({ description: 'manual mode: the PEM CSR' })),
-  }),
+  csr: CsrChoice,
   contact: Type.Optional(Contact),
   contactProfileId: Type.Optional(Type.String()),
   organization: Type.Optional(Organization),
@@ -86,6 +88,13 @@ export const ApplicationBody = Type.Object({
   saveOrganizationAs: Type.Optional(Type.String({ description: 'Also save the organization as a profile with this name' })),
 });
 export type ApplicationBody = Static<typeof ApplicationBody>;
+
+export const ReissueBody = Type.Object({
+  csr: Type.Optional(
+    Type.Object(CsrChoice.properties, { description: 'The key of the new certificate. Left out: a new key of the same algorithm when certdesk holds the key, else the CSR pasted before' }),
+  ),
+});
+export type ReissueBody = Static<typeof ReissueBody>;
 
 export const CombineBody = Type.Object({ instanceIds: Type.Array(Type.String(), { minItems: 2, description: 'OV/EV instances to combine; the first one holds the application' }) });
 export const DownloadQuery = Type.Object({ server: Type.String({ description: 'nginx, apache, iis, tomcat or other' }) });

@@ -116,7 +116,7 @@ export async function saveApplication(ctx: RaContext, actor: Actor, instanceId: 
   });
 }
 
-async function resolveCsr(
+export async function resolveCsr(
   ctx: RaContext,
   instance: InstanceTable,
   input: CsrInput | undefined,
@@ -277,7 +277,7 @@ export async function submitApplication(ctx: RaContext, actor: Actor, instanceId
  * records already published keep working) and restart their checks, and give
  * new names fresh tokens. `existing`: the instance's validations, read under its lock.
  */
-function validationRefresh(db: RaContext['db'], instanceId: string, existing: Pick<ValidationTable, 'id' | 'domain'>[], names: BoundName[], now: Date): CompiledQuery[] {
+export function validationRefresh(db: RaContext['db'], instanceId: string, existing: Pick<ValidationTable, 'id' | 'domain'>[], names: BoundName[], now: Date): CompiledQuery[] {
   const writes: CompiledQuery[] = [];
   const wanted = new Set(names.map((n) => n.name));
   const stale = existing.filter((v) => !wanted.has(v.domain)).map((v) => v.id);
@@ -318,7 +318,9 @@ function validationRefresh(db: RaContext['db'], instanceId: string, existing: Pi
 export async function withdrawApplication(ctx: RaContext, actor: Actor, instanceId: string): Promise<void> {
   await ctx.locks.run(instanceId, async () => {
     const instance = await loadOwnedInstance(ctx, actor, instanceId);
-    const target = nextStatus(instance.status, 'withdraw', instance.product);
+    const withdrawn = nextStatus(instance.status, 'withdraw', instance.product);
+    // Withdrawing a reissue leaves the instance with the certificate it has.
+    const target = instance.certificate_id ? 'issued' : withdrawn;
     const now = ctx.clock.now();
     await ctx.db
       .updateTable('instances')
@@ -326,6 +328,7 @@ export async function withdrawApplication(ctx: RaContext, actor: Actor, instance
       .where('id', '=', instanceId)
       .execute();
     await ctx.db.updateTable('applications').set({ email_confirm_token_hash: null }).where('instance_id', '=', instanceId).execute();
-    await recordEvent(ctx.db, { instanceId, type: 'withdrawn', message: 'Application withdrawn; it is kept for editing and can be submitted again.', at: now, actorId: actor.id });
+    const message = instance.certificate_id ? 'Reissue withdrawn; the instance keeps the certificate it has.' : 'Application withdrawn; it is kept for editing and can be submitted again.';
+    await recordEvent(ctx.db, { instanceId, type: 'withdrawn', message, at: now, actorId: actor.id });
   });
 }

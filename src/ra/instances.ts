@@ -198,7 +198,7 @@ export function summarize(row: SummaryRow): InstanceSummary {
       row.certificate_id && row.cert_serial && row.cert_not_before && row.cert_not_after
         ? { id: row.certificate_id, serial: row.cert_serial, notBefore: row.cert_not_before, notAfter: row.cert_not_after }
         : null,
-    actions: row.combined_into ? [] : availableActions(row.status, row.product),
+    actions: row.combined_into ? [] : availableActions(row.status, row.product, row.certificate_id !== null),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -129,6 +129,13 @@ export async function issueIfReady(ctx: RaContext, instanceId: string, known: Kn
   return sign(ctx, instance, row.key_sealed, application, stepWrites, readBack);
 }
 
+/** When the purchased term ends: no certificate of the instance outlives it. */
+export function termEndOf(instance: Pick<InstanceTable, 'created_at' | 'term_months'>): Date {
+  const end = new Date(instance.created_at);
+  end.setUTCMonth(end.getUTCMonth() + instance.term_months);
+  return end;
+}
+
 /** Whichever transaction ends the step also runs the reads its reply needs. */
 function endingWith(readBack: DetailReadBack | undefined): TransactionOptions {
   return readBack ? { readBack } : {};
@@ -187,8 +194,7 @@ async function sign(
 ): Promise<IssuanceOutcome> {
   const ending = endingWith(readBack);
   const now = ctx.clock.now();
-  const termEnd = new Date(instance.created_at);
-  termEnd.setUTCMonth(termEnd.getUTCMonth() + instance.term_months);
+  const termEnd = termEndOf(instance);
   const org = application.organization;
   const organization: LeafParams['organization'] | undefined = org
     ? {
@@ -343,7 +349,7 @@ export async function downloadBundle(ctx: RaContext, actor: Actor, instanceId: s
   if (!instance || !canActOn(actor, instance.owner_id)) throw notFound(`Instance ${instanceId}`);
   if (actor.id !== instance.owner_id) throw forbidden('Only the subscriber who owns the certificate can download it, because the package can contain the private key.');
   nextStatus(instance.status, 'download', instance.product);
-  if (!cert) throw notFound(`The certificate of instance ${instanceId}`);
+  if (!cert) throw new CertdeskError('INVALID_STATE', `The certificate can be downloaded once it is issued. The instance is ${instance.status}.`, { status: 409, details: { status: instance.status, action: 'download' } });
   const base = bundleBaseName(cert.common_name);
   const bundle = buildServerBundle({
     server: server as ServerType,

@@ -6,6 +6,10 @@
  *   domain_verification | under_review --issue--> issued --revoke--> revoked
  *   domain_verification | under_review --fail--> validation_failed --submit--> ...
  *   domain_verification | under_review | validation_failed --withdraw--> pending_application
+ *   issued --reissue--> domain_verification (DV) | under_review (OV/EV), within the purchased term
+ *
+ * An instance that holds a certificate keeps it, downloadable, while it is
+ * reissued; withdrawing a reissue returns it to issued (ra/applications.ts).
  */
 import { CertdeskError } from '../errors.js';
 import type { InstanceStatus, Product } from '../store/schema.js';
@@ -21,6 +25,7 @@ export type LifecycleAction =
   | 'fail'
   | 'withdraw'
   | 'revoke'
+  | 'reissue'
   | 'download';
 
 export const STATUSES: readonly InstanceStatus[] = [
@@ -46,7 +51,9 @@ const ALLOWED_FROM: Record<LifecycleAction, readonly InstanceStatus[]> = {
   fail: IN_PROGRESS,
   withdraw: ['domain_verification', 'under_review', 'validation_failed'],
   revoke: ['issued'],
-  download: ['issued', 'revoked'],
+  reissue: ['issued'],
+  // Whether there is a certificate to download is the instance's (see availableActions): a reissue keeps the one it has.
+  download: ['issued', 'revoked', 'domain_verification', 'under_review', 'validation_failed'],
 };
 
 const WHY_NOT: Record<LifecycleAction, string> = {
@@ -60,6 +67,7 @@ const WHY_NOT: Record<LifecycleAction, string> = {
   fail: 'Only an application in progress can fail validation.',
   withdraw: 'Only a submitted application that is not yet issued can be withdrawn.',
   revoke: 'Only an issued certificate can be revoked.',
+  reissue: 'Only an issued certificate can be reissued.',
   download: 'The certificate can be downloaded once it is issued.',
 };
 
@@ -84,6 +92,7 @@ export function nextStatus(from: InstanceStatus, action: LifecycleAction, produc
   }
   switch (action) {
     case 'submit':
+    case 'reissue':
       return product === 'dv' ? 'domain_verification' : 'under_review';
     case 'issue':
       return 'issued';
@@ -104,7 +113,12 @@ const NOT_SUBSCRIBER_ACTIONS: readonly LifecycleAction[] = ['issue', 'fail', 're
 /** Actions only some products have: the seed combines OV and EV instances, never DV ones. */
 const ONLY_FOR: Partial<Record<LifecycleAction, readonly Product[]>> = { combine: ['ov', 'ev'] };
 
+/** Actions that need a certificate on the instance. */
+const NEED_CERTIFICATE: readonly LifecycleAction[] = ['download', 'revoke', 'reissue'];
+
 /** The actions a subscriber may take on an instance of this product in this status, for the API and console. */
-export function availableActions(status: InstanceStatus, product: Product): LifecycleAction[] {
-  return (Object.keys(ALLOWED_FROM) as LifecycleAction[]).filter((a) => isAllowed(a, status) && !NOT_SUBSCRIBER_ACTIONS.includes(a) && (ONLY_FOR[a]?.includes(product) ?? true));
+export function availableActions(status: InstanceStatus, product: Product, hasCertificate: boolean): LifecycleAction[] {
+  return (Object.keys(ALLOWED_FROM) as LifecycleAction[]).filter(
+    (a) => isAllowed(a, status) && !NOT_SUBSCRIBER_ACTIONS.includes(a) && (ONLY_FOR[a]?.includes(product) ?? true) && (hasCertificate || !NEED_CERTIFICATE.includes(a)),
+  );
 }

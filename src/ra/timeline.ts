@@ -22,6 +22,7 @@ export type EventType =
   | 'issuance_failed'
   | 'validation_failed'
   | 'withdrawn'
+  | 'reissue_requested'
   | 'revoked'
   | 'acme_order_created'
   | 'acme_challenge_validated'

@@ -80,7 +80,7 @@ describe('console lifecycle in Chromium', () => {
     assert.equal((await expectOk(sue.get(`/api/v1/instances/${id}`))).status, 'issued');
   });
 
-  test('a subscriber withdraws a submitted application, and revokes an issued certificate with a reason', async (t) => {
+  test('a subscriber withdraws a submitted application, reissues an issued certificate, and revokes it with a reason', async (t) => {
     if (!requireTool(t, 'chromium')) return;
     const id = await grant(admin, 'sue@example.com', 'dv', 'single');
     await expectOk(sue.put(`/api/v1/instances/${id}/application`, { domains: ['life.example.com'], csr: { mode: 'auto' }, contact: { ...contact, email: 'sue@example.com' } }));
@@ -94,6 +94,11 @@ describe('console lifecycle in Chromium', () => {
 
     await prove(id, await expectOk(sue.post(`/api/v1/instances/${id}/submit`)));
     await page.reload();
+    await page.locator('[data-status="issued"]').first().waitFor();
+    const firstSerial = (await expectOk(sue.get(`/api/v1/instances/${id}`))).certificate.serial;
+    await page.locator('[data-action="reissue"]').first().click();
+    await clickExpectingOk(page, page.locator('.ant-popconfirm').getByRole('button', { name: 'OK' }), `/api/v1/instances/${id}/reissue`);
+    assert.notEqual((await expectOk(sue.get(`/api/v1/instances/${id}`))).certificate.serial, firstSerial, 'Reissue gave the instance a new certificate');
     await page.locator('[data-status="issued"]').first().waitFor();
     await page.locator('[data-action="revoke"]').first().click();
     const dialog = page.getByRole('dialog', { name: 'Revoke' });

@@ -4,6 +4,7 @@
  * what certdesk produces read by openssl, keytool, nginx and curl.
  */
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -208,6 +209,52 @@ for (const backend of await backends()) {
       await dns.addRecord('rfc8657.example.com', 'CAA', '0 issue "certdesk.local; validationmethods=http-01,ca-dns-txt"');
       const issued = await expectOk(alice.post(`/api/v1/instances/${id}/submit`));
       assert.equal(issued.status, 'issued', 'the DNS record is one of the methods the record allows');
+    });
+
+    test('reissue within the term: at once with a new key while the proof is fresh; a proof over 398 days old is asked again while the certificate stays downloadable; no term left is refused', async (t) => {
+      if (!requireTool(t, 'unzip')) return;
+      const id = await grant(admin, 'alice@example.com', 'dv', 'single');
+      await expectOk(alice.put(`/api/v1/instances/${id}/application`, { domains: ['renew.example.com'], csr: { mode: 'auto' }, contact }));
+      const v = (await expectOk(alice.post(`/api/v1/instances/${id}/submit`))).validation[0];
+      await dns.addRecord(v.dns.name, 'TXT', v.dns.value);
+      const first = await expectOk(alice.post(`/api/v1/instances/${id}/verify`));
+      assert.equal(first.status, 'issued');
+      assert.deepEqual(first.actions, ['revoke', 'reissue', 'download']);
+      const publicKey = (pem: string) => new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+      const downloaded = async () => (await unzip((await alice.call('GET', `/api/v1/instances/${id}/download?server=nginx`)).bytes)).read('renew.example.com.pem');
+
+      const second = await expectOk(alice.post(`/api/v1/instances/${id}/reissue`, {}));
+      assert.equal(second.status, 'issued', 'the name is still proven, so the new certificate is issued at once');
+      assert.notEqual(second.certificate.serial, first.certificate.serial);
+      assert.notEqual(publicKey(second.certificate.pem), publicKey(first.certificate.pem), 'with a new key');
+      assert.equal((await expectOk(alice.get(`/api/v1/certificates/${first.certificate.id}`))).status, 'valid', 'the earlier certificate stays valid');
+      assert.ok((await downloaded()).startsWith(second.certificate.pem.trim()), 'downloads give the new certificate');
+
+      await service.sql('UPDATE validations SET validated_at = ? WHERE instance_id = ?', [new Date(Date.now() - 400 * 86400_000).toISOString(), id]);
+      const waiting = await expectOk(alice.post(`/api/v1/instances/${id}/reissue`, {}));
+      assert.equal(waiting.status, 'domain_verification', 'a proof older than 398 days is not reused');
+      assert.equal(waiting.validation[0].status, 'pending');
+      assert.notEqual(waiting.validation[0].dns.value, v.dns.value, 'with a fresh token');
+      assert.deepEqual(waiting.actions, ['verify', 'withdraw', 'download']);
+      assert.ok((await downloaded()).startsWith(second.certificate.pem.trim()), 'the current certificate stays downloadable meanwhile');
+      const withdrawn = await expectOk(alice.post(`/api/v1/instances/${id}/withdraw`));
+      assert.equal(withdrawn.status, 'issued', 'withdrawing a reissue keeps the certificate');
+      assert.equal(withdrawn.certificate.serial, second.certificate.serial);
+
+      const again = (await expectOk(alice.post(`/api/v1/instances/${id}/reissue`, { csr: { mode: 'auto', keyAlgorithm: 'rsa-2048' } }))).validation[0];
+      await dns.addRecord(again.dns.name, 'TXT', again.dns.value);
+      const verified = await alice.post(`/api/v1/instances/${id}/verify`);
+      // The background schedule may prove the name first.
+      const third = verified.status === 200 ? verified.body : await expectOk(alice.get(`/api/v1/instances/${id}`));
+      assert.equal(third.status, 'issued', JSON.stringify(third.validation));
+      assert.equal(third.certificate.keyAlgorithm, 'RSA 2048');
+      const events = (await expectOk(alice.get(`/api/v1/instances/${id}/progress`))).events.map((e: any) => e.type);
+      assert.equal(events.filter((e: string) => e === 'reissue_requested').length, 3);
+      assert.equal(events.filter((e: string) => e === 'issued').length, 3);
+
+      await service.sql('UPDATE instances SET created_at = ? WHERE id = ?', [new Date(Date.now() - 400 * 86400_000).toISOString(), id]);
+      const ended = await expectError(alice.post(`/api/v1/instances/${id}/reissue`, {}), 409, 'TERM_ENDED');
+      assert.match(ended.message, /buy a new instance/);
     });
 
     test('withdraw before issuance keeps the application for editing', async () => {

@@ -113,6 +113,12 @@ for (const backend of await backends()) {
       for (const step of ['document_uploaded', 'submitted', 'mail_sent', 'email_confirmed', 'phone_verified', 'review_rejected', 'validation_failed', 'review_approved', 'issued']) {
         assert.ok(events.includes(step), `${step} in ${events}`);
       }
+
+      // Within the term the reviewed organization and the proven domain are reused: a reissue needs no second review.
+      const reissued = await expectOk(bob.post(`/api/v1/instances/${id}/reissue`, {}));
+      assert.equal(reissued.status, 'issued');
+      assert.notEqual(reissued.certificate.serial, issued.certificate.serial);
+      assert.match(reissued.certificate.pem, /BEGIN CERTIFICATE/);
     });
 
     test('EV: two different reviewers; nobody approves twice or their own application', async () => {

@@ -4,16 +4,16 @@ import { CertdeskError } from '../../src/errors.js';
 import { availableActions, isAllowed, nextStatus, STATUSES, type LifecycleAction } from '../../src/ra/state_machine.js';
 import type { InstanceStatus, Product } from '../../src/store/schema.js';
 
-const ACTIONS: LifecycleAction[] = ['edit', 'combine', 'submit', 'verify', 'confirm_email', 'review', 'issue', 'fail', 'withdraw', 'revoke', 'download'];
+const ACTIONS: LifecycleAction[] = ['edit', 'combine', 'submit', 'verify', 'confirm_email', 'review', 'issue', 'fail', 'withdraw', 'revoke', 'reissue', 'download'];
 const PRODUCTS: Product[] = ['dv', 'ov', 'ev'];
 
 /** The whole table: for every status and action, where it goes (or null when refused). */
 const EXPECTED: Record<InstanceStatus, Partial<Record<LifecycleAction, InstanceStatus | 'by-product'>>> = {
   pending_application: { edit: 'pending_application', combine: 'pending_application', submit: 'by-product' },
-  domain_verification: { verify: 'domain_verification', issue: 'issued', fail: 'validation_failed', withdraw: 'pending_application' },
-  under_review: { verify: 'under_review', confirm_email: 'under_review', review: 'under_review', issue: 'issued', fail: 'validation_failed', withdraw: 'pending_application' },
-  issued: { revoke: 'revoked', download: 'issued' },
-  validation_failed: { edit: 'validation_failed', submit: 'by-product', withdraw: 'pending_application' },
+  domain_verification: { verify: 'domain_verification', issue: 'issued', fail: 'validation_failed', withdraw: 'pending_application', download: 'domain_verification' },
+  under_review: { verify: 'under_review', confirm_email: 'under_review', review: 'under_review', issue: 'issued', fail: 'validation_failed', withdraw: 'pending_application', download: 'under_review' },
+  issued: { revoke: 'revoked', reissue: 'by-product', download: 'issued' },
+  validation_failed: { edit: 'validation_failed', submit: 'by-product', withdraw: 'pending_application', download: 'validation_failed' },
   revoked: { download: 'revoked' },
 };
 
@@ -60,17 +60,26 @@ describe('instance state machine', () => {
 
   test('the actions offered to a subscriber never include the CA-side ones', () => {
     for (const product of PRODUCTS) {
-      assert.deepEqual(availableActions('domain_verification', product), ['verify', 'withdraw']);
-      assert.deepEqual(availableActions('under_review', product), ['verify', 'withdraw']);
-      assert.deepEqual(availableActions('issued', product), ['revoke', 'download']);
-      assert.deepEqual(availableActions('validation_failed', product), ['edit', 'submit', 'withdraw']);
-      assert.deepEqual(availableActions('revoked', product), ['download']);
+      assert.deepEqual(availableActions('domain_verification', product, false), ['verify', 'withdraw']);
+      assert.deepEqual(availableActions('under_review', product, false), ['verify', 'withdraw']);
+      assert.deepEqual(availableActions('issued', product, true), ['revoke', 'reissue', 'download']);
+      assert.deepEqual(availableActions('validation_failed', product, false), ['edit', 'submit', 'withdraw']);
+      assert.deepEqual(availableActions('revoked', product, true), ['download']);
     }
   });
 
+  test('an instance being reissued keeps its certificate downloadable, and only an instance with a certificate offers download', () => {
+    assert.deepEqual(availableActions('domain_verification', 'dv', true), ['verify', 'withdraw', 'download']);
+    assert.deepEqual(availableActions('under_review', 'ov', true), ['verify', 'withdraw', 'download']);
+    assert.deepEqual(availableActions('validation_failed', 'dv', true), ['edit', 'submit', 'withdraw', 'download']);
+    assert.equal(nextStatus('issued', 'reissue', 'dv'), 'domain_verification');
+    assert.equal(nextStatus('issued', 'reissue', 'ev'), 'under_review');
+    assert.throws(() => nextStatus('revoked', 'reissue', 'dv'), /Only an issued certificate can be reissued/);
+  });
+
   test('combine is offered for OV and EV instances only, as the seed describes', () => {
-    assert.deepEqual(availableActions('pending_application', 'dv'), ['edit', 'submit']);
-    assert.deepEqual(availableActions('pending_application', 'ov'), ['edit', 'combine', 'submit']);
-    assert.deepEqual(availableActions('pending_application', 'ev'), ['edit', 'combine', 'submit']);
+    assert.deepEqual(availableActions('pending_application', 'dv', false), ['edit', 'submit']);
+    assert.deepEqual(availableActions('pending_application', 'ov', false), ['edit', 'combine', 'submit']);
+    assert.deepEqual(availableActions('pending_application', 'ev', false), ['edit', 'combine', 'submit']);
   });
 });

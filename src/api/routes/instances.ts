@@ -1,15 +1,16 @@
-/** REST routes for instances: buy, list, detail, apply, submit, verify, withdraw, progress, documents, download. */
+/** REST routes for instances: buy, list, detail, apply, submit, verify, withdraw, reissue, progress, documents, download. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authorizationLetterPdf } from '../../bundle/authorization_letter.js';
 import { badRequest, CertdeskError } from '../../errors.js';
-import { applicationView, deleteDocument, loadApplication, readDocument, saveApplication, submitApplication, uploadDocument, withdrawApplication, type ApplicationInput } from '../../ra/applications.js';
+import { applicationView, deleteDocument, loadApplication, readDocument, saveApplication, submitApplication, uploadDocument, withdrawApplication, type ApplicationInput, type CsrInput } from '../../ra/applications.js';
 import type { RaContext } from '../../ra/context.js';
 import { verifyNow } from '../../ra/dcv.js';
 import { createdInstanceDetail, detailReadBack, instanceDetail, instanceProgress, type DetailReadBack } from '../../ra/instance_view.js';
 import { combineInstances, createInstance, listInstances, loadOwnedInstance, loadVisibleInstance } from '../../ra/instances.js';
 import { downloadBundle } from '../../ra/issuance.js';
+import { reissueCertificate } from '../../ra/reissue.js';
 import { actorOf } from '../auth.js';
-import { ApplicationBody, CombineBody, CreateInstanceBody, DownloadQuery, errorResponses, IdParams, ListInstancesQuery, type ListInstancesQuery as ListQuery, successReply } from '../schemas.js';
+import { ApplicationBody, CombineBody, CreateInstanceBody, DownloadQuery, errorResponses, IdParams, ListInstancesQuery, type ListInstancesQuery as ListQuery, ReissueBody, successReply } from '../schemas.js';
 
 const tags = ['instances'];
 
@@ -53,7 +54,25 @@ export function instanceRoutes(app: FastifyInstance, ctx: RaContext): void {
     });
   action('submit', 'Submit the application (DV: domain verification, or issued at once when every name is already proven; OV/EV: review)', (id, actor, readBack) => submitApplication(ctx, actor, id, readBack));
   action('verify', 'Check the DNS records and files now', (id, actor, readBack) => verifyNow(ctx, actor, id, readBack));
-  action('withdraw', 'Withdraw before issuance; the application is kept for editing', (id, actor) => withdrawApplication(ctx, actor, id));
+  action('withdraw', 'Withdraw before issuance (the application is kept for editing), or withdraw a reissue (the instance keeps its certificate)', (id, actor) => withdrawApplication(ctx, actor, id));
+
+  app.post<{ Params: IdParams; Body: ReissueBody }>(
+    '/api/v1/instances/:id/reissue',
+    {
+      schema: {
+        tags,
+        summary: 'Reissue within the purchased term: a new certificate for the same names (send {} for a new key of the same kind); proofs up to 398 days old are reused, older ones are asked again',
+        params: IdParams,
+        body: ReissueBody,
+      },
+    },
+    async (req) => {
+      const actor = actorOf(req);
+      const readBack = detailReadBack(ctx, req.params.id);
+      await reissueCertificate(ctx, actor, req.params.id, req.body as { csr?: CsrInput }, readBack);
+      return instanceDetail(ctx, actor, req.params.id, readBack);
+    },
+  );
 
   app.get<{ Params: IdParams }>('/api/v1/instances/:id/progress', { schema: { tags, summary: 'The timeline of every step', params: IdParams } }, async (req) =>
     instanceProgress(ctx, actorOf(req), req.params.id),

@@ -36,6 +36,11 @@ export function InstanceActions({ item, onDetailPage = false }: { item: Instance
     onSuccess: () => refresh(item.id),
     onError: (err) => void message.error(err.message),
   });
+  const reissue = useMutation({
+    mutationFn: () => post(`/api/v1/instances/${item.id}/reissue`, {}),
+    onSuccess: () => refresh(item.id),
+    onError: (err) => void message.error(err.message),
+  });
   const revoke = useMutation({
     mutationFn: () => post(`/api/v1/certificates/${item.certificate?.id ?? ''}/revoke`, { reason }),
     onSuccess: () => {
@@ -74,6 +79,13 @@ export function InstanceActions({ item, onDetailPage = false }: { item: Instance
         <Popconfirm title={t('action.withdrawConfirm')} onConfirm={() => withdraw.mutate()}>
           <Button size={size} type={type} loading={withdraw.isPending} data-action="withdraw">
             {t('action.withdraw')}
+          </Button>
+        </Popconfirm>
+      )}
+      {can('reissue') && (
+        <Popconfirm title={t('action.reissueConfirm')} onConfirm={() => reissue.mutate()}>
+          <Button size={size} type={type} loading={reissue.isPending} data-action="reissue">
+            {t('action.reissue')}
           </Button>
         </Popconfirm>
       )}
