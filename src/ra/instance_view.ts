@@ -8,7 +8,6 @@ import { applicationView, listDocuments, selectApplication, type ApplicationView
 import type { RaContext } from './context.js';
 import { certificateView, selectCertificateOf, type CertificateView } from './issuance.js';
 import { combinedParts, loadVisibleSummary, quotaWithParts, selectSummaryRow, visibleSummary, type InstanceSummary, type SummaryRow } from './instances.js';
-import type { NameQuota } from './names.js';
 import { approvalsRequired, currentApprovals } from './review_rules.js';
 import { listEvents, type TimelineEvent } from './timeline.js';
 
@@ -25,8 +24,6 @@ export interface ValidationView {
 }
 
 export interface InstanceDetail extends InstanceSummary {
-  quota: NameQuota;
-  combinedFrom: string[];
   application: (Omit<ApplicationView, 'csr'> & { csr: { mode: 'auto' | 'manual'; keyAlgorithm: string | null; pem: string | null } }) | null;
   documents: Awaited<ReturnType<typeof listDocuments>>;
   validation: ValidationView[];

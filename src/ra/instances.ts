@@ -144,13 +144,15 @@ export function ownedInstance(actor: Actor, id: string, read: InstanceTable | un
 type QuotaPart = Pick<InstanceTable, 'domain_type' | 'domain_count'>;
 
 /** The instances combined into `instance`; DV instances are never combined (see `combineInstances`), so they are not looked up. */
-export async function combinedParts(ctx: RaContext, instance: Pick<InstanceTable, 'id' | 'product'>): Promise<(QuotaPart & { id: string })[]> {
+export type CombinedPart = QuotaPart & { id: string };
+
+export async function combinedParts(ctx: RaContext, instance: Pick<InstanceTable, 'id' | 'product'>): Promise<CombinedPart[]> {
   if (instance.product === 'dv') return [];
   return ctx.db.selectFrom('instances').select(['id', 'domain_type', 'domain_count']).where('combined_into', '=', instance.id).execute();
 }
 
 /** The name quota of an instance and the instances combined into it. */
-export function quotaWithParts(instance: QuotaPart, parts: QuotaPart[]): NameQuota {
+export function quotaWithParts(instance: QuotaPart, parts: readonly QuotaPart[]): NameQuota {
   return quotaFor([instance, ...parts].map((p) => ({ domainType: p.domain_type, domainCount: p.domain_count })));
 }
 
@@ -173,6 +175,9 @@ export interface InstanceSummary {
   expectedIssueDate: { earliest: string; latest: string } | null;
   failureReason: string | null;
   certificate: { id: string; serial: string; notBefore: string; notAfter: string } | null;
+  /** The names the application may bind: the instance's own, plus those of the instances combined into it. */
+  quota: NameQuota;
+  combinedFrom: string[];
   actions: string[];
   createdAt: string;
   updatedAt: string;
@@ -180,7 +185,8 @@ export interface InstanceSummary {
 
 export type SummaryRow = InstanceTable & { owner_email: string; cert_serial: string | null; cert_not_before: string | null; cert_not_after: string | null };
 
-export function summarize(row: SummaryRow): InstanceSummary {
+/** `parts`: the instances combined into this one (none for most). */
+export function summarize(row: SummaryRow, parts: readonly CombinedPart[] = []): InstanceSummary {
   return {
     id: row.id,
     owner: row.owner_email,
@@ -198,6 +204,8 @@ export function summarize(row: SummaryRow): InstanceSummary {
       row.certificate_id && row.cert_serial && row.cert_not_before && row.cert_not_after
         ? { id: row.certificate_id, serial: row.cert_serial, notBefore: row.cert_not_before, notAfter: row.cert_not_after }
         : null,
+    quota: quotaWithParts(row, parts),
+    combinedFrom: parts.map((p) => p.id),
     actions: row.combined_into ? [] : availableActions(row.status, row.product, row.certificate_id !== null),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -268,7 +276,18 @@ export async function listInstances(ctx: RaContext, actor: Actor, query: ListQue
       ? matches.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow().then((r) => Number(r.n))
       : liveCounts(ctx, ownerId).then((counts) => (status ? counts[status] : totalOf(counts))),
   ]);
-  return { items: items.map(summarize), total, page, pageSize };
+  const parts = await partsOfPage(ctx, items);
+  return { items: items.map((row) => summarize(row, parts.get(row.id))), total, page, pageSize };
+}
+
+/** The instances combined into those of a page, by the instance they were combined into; DV instances are never combined. */
+async function partsOfPage(ctx: RaContext, rows: readonly InstanceTable[]): Promise<Map<string, CombinedPart[]>> {
+  const ids = rows.filter((r) => r.product !== 'dv').map((r) => r.id);
+  const byTarget = new Map<string, CombinedPart[]>();
+  if (ids.length === 0) return byTarget;
+  const parts = await ctx.db.selectFrom('instances').select(['id', 'combined_into', 'domain_type', 'domain_count']).where('combined_into', 'in', ids).execute();
+  for (const { combined_into, ...part } of parts) byTarget.set(combined_into ?? '', [...(byTarget.get(combined_into ?? '') ?? []), part]);
+  return byTarget;
 }
 
 /**

@@ -130,6 +130,7 @@ describe('console lifecycle in Chromium', () => {
     const holder = await expectOk(sue.get(`/api/v1/instances/${wildcard}`));
     assert.deepEqual(holder.combinedFrom, [single], 'the first instance picked holds the application');
     assert.deepEqual(holder.quota, { plain: 1, wildcard: 1 });
+    await page.locator('tr', { hasText: wildcard }).getByText('Combined: 1 domain(s), 1 wildcard(s)').waitFor();
 
     await page.goto(`${service.url}/instances/${wildcard}`);
     await page.locator('[data-action="apply"]').first().click();

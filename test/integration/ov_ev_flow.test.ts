@@ -167,6 +167,10 @@ for (const backend of await backends()) {
       const combined = await expectOk(bob.post('/api/v1/instances/combine', { instanceIds: [wildcard, multi] }));
       assert.deepEqual(combined.quota, { wildcard: 1, plain: 2 });
       assert.deepEqual(combined.combinedFrom, [multi]);
+      const listed = (await expectOk(bob.get('/api/v1/instances?status=pending_application&pageSize=100'))).items;
+      const target = listed.find((i: any) => i.id === wildcard);
+      assert.deepEqual([target.quota, target.combinedFrom], [{ wildcard: 1, plain: 2 }, [multi]], 'the list shows what the combined instance binds');
+      assert.ok(!listed.some((i: any) => i.id === multi), 'the part is listed only through the instance it joined');
       await expectError(bob.put(`/api/v1/instances/${wildcard}/application`, { domains: ['*.example.com', 'example.com', 'www.example.net', 'x.example.net'], csr: { mode: 'auto' }, contact, organization }), 400, 'TOO_MANY_DOMAINS');
       await expectOk(bob.put(`/api/v1/instances/${wildcard}/application`, { domains: ['*.example.com', 'example.com', 'www.example.net'], csr: { mode: 'auto' }, contact, organization }));
       await expectError(bob.put(`/api/v1/instances/${multi}/application`, { domains: ['a.example.com'], csr: { mode: 'auto' }, contact, organization }), 409, 'INSTANCE_COMBINED');

@@ -23,12 +23,14 @@ export function StatusTag({ status }: { status: Status }) {
   );
 }
 
-export function ProductLabel({ item }: { item: Pick<InstanceSummary, 'product' | 'domainType' | 'domainCount'> }) {
+export function ProductLabel({ item }: { item: Pick<InstanceSummary, 'product' | 'domainType' | 'domainCount' | 'quota' | 'combinedFrom'> }) {
   const { t } = useI18n();
   return (
     <span>
       <Tag color={item.product === 'ev' ? 'gold' : item.product === 'ov' ? 'geekblue' : 'cyan'}>{t(`product.${item.product}`)}</Tag>
-      {t(`domainType.${item.domainType}`, { count: item.domainCount })}
+      {item.combinedFrom.length > 0
+        ? t('domainType.combined', { plain: item.quota.plain, wildcard: item.quota.wildcard })
+        : t(`domainType.${item.domainType}`, { count: item.domainCount })}
     </span>
   );
 }
