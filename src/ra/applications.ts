@@ -22,7 +22,8 @@ import type { DetailReadBack } from './instance_view.js';
 import { loadOwnedInstance, ownedInstance, quotaOf, selectInstance } from './instances.js';
 import { checkNames, type BoundName } from './names.js';
 import { randomSecret, tokenHash } from './passwords.js';
-import { issueIfReady } from './issuance.js';
+import { issueIfReady, selectCertificateOf } from './issuance.js';
+import { failOrdersOfInstance } from './acme/order_failure.js';
 import { loadProfile, saveProfile } from './profiles.js';
 import { nextStatus } from './state_machine.js';
 import { eventInsert, recordEvent } from './timeline.js';
@@ -82,6 +83,7 @@ export async function saveApplication(ctx: RaContext, actor: Actor, instanceId: 
     nextStatus(instance.status, 'edit', instance.product);
     if (typeof input !== 'object' || input === null) throw badRequest('APPLICATION_INVALID', 'Send the application as a JSON object with domains, csr and contact.');
     const names = checkNames(input.domains ?? [], await quotaOf(ctx, instance), { allowIp: ctx.settings.current().allowIpAddresses });
+    if (instance.certificate_id && previous) keepNamesOfCertificate(instanceId, JSON.parse(previous.domains) as BoundName[], names);
     const contact = input.contactProfileId ? checkContact(await loadProfile(ctx, actor, input.contactProfileId, 'contact'), 'contactProfileId') : checkContact(input.contact);
     let organization: Organization | null = null;
     if (instance.product !== 'dv') {
@@ -114,6 +116,18 @@ export async function saveApplication(ctx: RaContext, actor: Actor, instanceId: 
     if (input.saveOrganizationAs && organization) await saveProfile(ctx, actor, { kind: 'organization', name: input.saveOrganizationAs, data: organization });
     return applicationView(row);
   });
+}
+
+/** An instance that holds a certificate keeps its names: a new application on it may change the key or the contact only. */
+function keepNamesOfCertificate(instanceId: string, held: readonly BoundName[], wanted: readonly BoundName[]): void {
+  const key = (names: readonly BoundName[]) => names.map((n) => n.name).sort().join(' ');
+  if (key(held) !== key(wanted)) {
+    throw new CertdeskError(
+      'NAMES_LOCKED',
+      `Instance ${instanceId} holds a certificate for ${held.map((n) => n.display).join(', ')}, so its names stay as they are; you may change the key, contact or organization. For other names, apply with another instance.`,
+      { status: 409, field: 'domains' },
+    );
+  }
 }
 
 export async function resolveCsr(
@@ -242,15 +256,7 @@ export async function submitApplication(ctx: RaContext, actor: Actor, instanceId
           { id: instanceId, status: instance.status },
         ),
         // Each round starts the email confirmation and the phone check over (nothing to clear on a first DV round).
-        ...(resetReview
-          ? [
-              ctx.db
-                .updateTable('applications')
-                .set({ email_confirm_token_hash: confirmToken ? tokenHash(confirmToken) : null, email_confirmed_at: null, phone_verification: null })
-                .where('instance_id', '=', instanceId)
-                .compile(),
-            ]
-          : []),
+        ...(resetReview ? [reviewReset(ctx.db, instanceId, confirmToken)] : []),
         ...validationRefresh(ctx.db, instanceId, validations, view.domains, now),
         eventInsert(ctx.db, {
           instanceId,
@@ -270,6 +276,15 @@ export async function submitApplication(ctx: RaContext, actor: Actor, instanceId
     await confirmation?.afterCommit();
     if (nothingToProve) await issueIfReady(ctx, instanceId, {}, [], readBack);
   });
+}
+
+/** Starts the applicant's email confirmation (with `confirmToken`, mailed to them) and the phone check over. */
+export function reviewReset(db: RaContext['db'], instanceId: string, confirmToken: string | null): CompiledQuery {
+  return db
+    .updateTable('applications')
+    .set({ email_confirm_token_hash: confirmToken ? tokenHash(confirmToken) : null, email_confirmed_at: null, phone_verification: null })
+    .where('instance_id', '=', instanceId)
+    .compile();
 }
 
 /**
@@ -319,8 +334,9 @@ export async function withdrawApplication(ctx: RaContext, actor: Actor, instance
   await ctx.locks.run(instanceId, async () => {
     const instance = await loadOwnedInstance(ctx, actor, instanceId);
     const withdrawn = nextStatus(instance.status, 'withdraw', instance.product);
-    // Withdrawing a reissue leaves the instance with the certificate it has.
-    const target = instance.certificate_id ? 'issued' : withdrawn;
+    // Withdrawing a reissue leaves the instance with the certificate it has (revoked meanwhile, or not).
+    const [held] = instance.certificate_id ? await selectCertificateOf(ctx.db, instanceId) : [];
+    const target = held ? (held.revoked_at ? 'revoked' : 'issued') : withdrawn;
     const now = ctx.clock.now();
     await ctx.db
       .updateTable('instances')
@@ -328,6 +344,8 @@ export async function withdrawApplication(ctx: RaContext, actor: Actor, instance
       .where('id', '=', instanceId)
       .execute();
     await ctx.db.updateTable('applications').set({ email_confirm_token_hash: null }).where('instance_id', '=', instanceId).execute();
+    // An ACME order on the instance cannot go on with its application withdrawn.
+    await failOrdersOfInstance(ctx.db, instanceId);
     const message = instance.certificate_id ? 'Reissue withdrawn; the instance keeps the certificate it has.' : 'Application withdrawn; it is kept for editing and can be submitted again.';
     await recordEvent(ctx.db, { instanceId, type: 'withdrawn', message, at: now, actorId: actor.id });
   });

@@ -175,11 +175,8 @@ async function firstCaaProblem(ctx: RaContext, names: BoundName[], requester: Ca
   );
   for (const [i, result] of results.entries()) {
     const name = domains[i] as BoundName;
-    if (!result.allowed) {
-      if (result.namesThisCa) return `CAA check for ${name.display} refused issuance: ${result.reason} Then resubmit.`;
-      const wildcard = name.kind === 'wildcard';
-      return `CAA check for ${name.display} refused issuance: ${result.reason} To issue, add a CAA record "0 ${wildcard ? 'issuewild' : 'issue'} \\"${identities[0]}\\"" at ${result.relevantAt ?? name.name.replace(/^\*\./, '')} (or remove the records that forbid it), then resubmit.`;
-    }
+    // The reason says what to change in DNS; the caller says how to try again (resubmit, or a new ACME order).
+    if (!result.allowed) return `CAA check for ${name.display} refused issuance: ${result.reason}`;
   }
   return null;
 }
@@ -205,6 +202,16 @@ async function sign(
         ...(instance.product === 'ev' ? { registrationNumber: org.registrationNumber, businessCategory: BUSINESS_CATEGORY[org.type], jurisdictionCountry: org.country } : {}),
       }
     : undefined;
+  const refuse = async (reason: string): Promise<IssuanceOutcome> => {
+    await ctx.pipeline.transaction([
+      ...stepWrites,
+      eventInsert(ctx.db, { instanceId: instance.id, type: 'issuance_failed', message: `Issuance failed: ${reason}`, at: now }),
+      ...failWrites(ctx, instance, `Issuance failed: ${reason}`),
+    ], ending);
+    return 'failed';
+  };
+  // A reissue whose last proof came in after the term ended has no term left to issue into.
+  if (termEnd <= now) return refuse(`the purchased term of instance ${instance.id} ended ${termEnd.toISOString()}; buy a new instance for a new certificate.`);
   let issued;
   try {
     issued = ctx.ca.issue({
@@ -216,14 +223,8 @@ async function sign(
       ...(organization ? { organization } : {}),
     });
   } catch (err) {
-    const reason = err instanceof CertdeskError ? err.message : 'the certificate authority could not sign the certificate';
     ctx.logger.error({ instanceId: instance.id, err: err instanceof Error ? err.message : String(err) }, 'issuance failed');
-    await ctx.pipeline.transaction([
-      ...stepWrites,
-      eventInsert(ctx.db, { instanceId: instance.id, type: 'issuance_failed', message: `Issuance failed: ${reason}`, at: now }),
-      ...failWrites(ctx, instance, `Issuance failed: ${reason}`),
-    ], ending);
-    return 'failed';
+    return refuse(err instanceof CertdeskError ? err.message : 'the certificate authority could not sign the certificate');
   }
   const d = issued.description;
   const cert: CertificateTable = {
@@ -374,7 +375,9 @@ export async function revokeCertificate(ctx: RaContext, actor: Actor, certificat
   return ctx.locks.run(cert.instance_id, async () => {
     const instance = await ctx.db.selectFrom('instances').selectAll().where('id', '=', cert.instance_id).executeTakeFirstOrThrow();
     if (cert.revoked_at) throw new CertdeskError('ALREADY_REVOKED', `Certificate ${cert.serial} was already revoked at ${cert.revoked_at}.`, { status: 409 });
-    const target = nextStatus(instance.status, 'revoke', instance.product);
+    // The instance follows the certificate it holds while issued. A certificate a reissue replaced, or the one the
+    // instance holds while a reissue is under way, is revoked without moving the instance.
+    const target = instance.certificate_id === cert.id ? nextStatus(instance.status, 'revoke', instance.product) : instance.status;
     const now = ctx.clock.now().toISOString();
     await ctx.pipeline.transaction([
       ctx.db.updateTable('certificates').set({ revoked_at: now, revocation_reason: r }).where('id', '=', cert.id).compile(),

@@ -50,7 +50,8 @@ const ALLOWED_FROM: Record<LifecycleAction, readonly InstanceStatus[]> = {
   issue: IN_PROGRESS,
   fail: IN_PROGRESS,
   withdraw: ['domain_verification', 'under_review', 'validation_failed'],
-  revoke: ['issued'],
+  // While a reissue is under way the instance still holds its certificate, which stays revocable.
+  revoke: ['issued', 'domain_verification', 'under_review', 'validation_failed'],
   reissue: ['issued'],
   // Whether there is a certificate to download is the instance's (see availableActions): a reissue keeps the one it has.
   download: ['issued', 'revoked', 'domain_verification', 'under_review', 'validation_failed'],
@@ -101,7 +102,8 @@ export function nextStatus(from: InstanceStatus, action: LifecycleAction, produc
     case 'withdraw':
       return 'pending_application';
     case 'revoke':
-      return 'revoked';
+      // During a reissue the instance goes on towards its new certificate.
+      return from === 'issued' ? 'revoked' : from;
     default:
       return from;
   }

@@ -18,7 +18,7 @@ import { generateKeyPair } from '../../src/pki/keys.js';
 import { assertIssuedInstance, assertProblem, eabKey, RawAcmeClient, startChallengeServer, verifyWithOpenssl } from '../support/acme.js';
 import { startBind9, type Bind9Server } from '../support/bind9.js';
 import { backends, startCertdesk, type ApiClient, type CertdeskProcess } from '../support/certdesk.js';
-import { grant, run } from '../support/flows.js';
+import { expectError, expectOk, grant, run } from '../support/flows.js';
 import { freePort } from '../support/ports.js';
 import { requireTool } from '../support/tools.js';
 
@@ -216,7 +216,7 @@ for (const backend of await backends()) {
     }
 
     test('CAA accounturi and validationmethods (RFC 8657): another account is refused at newOrder; only the challenge types CAA allows are offered or reused; finalize asks again past 7 hours', async () => {
-      const { client, newOrder } = await subscriberOrdering('frank@example.com', 'pinned.example.com');
+      const { user: frank, client, newOrder } = await subscriberOrdering('frank@example.com', 'pinned.example.com');
       const setCaa = async (value: string) => {
         await dns.removeRecords('pinned.example.com', 'CAA');
         await dns.addRecord('pinned.example.com', 'CAA', `0 issue "certdesk.local; ${value}"`);
@@ -244,7 +244,13 @@ for (const backend of await backends()) {
       const challenge = (await client.post(httpOnly.body.authorizations[0], '')).body.challenges[0];
       web.set(challenge.token, `${challenge.token}.${await calculateJwkThumbprint(client.jwk)}`);
       assert.equal((await client.post(challenge.url, {})).body.status, 'valid');
-      assert.equal((await finalize(httpOnly)).body.status, 'valid');
+      const issued = await finalize(httpOnly);
+      assert.equal(issued.body.status, 'valid');
+      const instanceOf = async (order: any) => (await frank.get('/api/v1/instances?pageSize=100')).body.items.find((i: any) => i.certificate?.id && order.body.certificate?.endsWith(i.certificate.id));
+      const acmeIssued = await instanceOf(issued);
+      assert.ok(acmeIssued, 'the ACME order issued one of frank\'s instances');
+      const throughRest = await expectError(frank.post(`/api/v1/instances/${acmeIssued.id}/reissue`, {}), 409, 'REISSUE_THROUGH_ACME');
+      assert.match(throughRest.message, /renew it with your ACME client/);
 
       // The name stays proven by http-01: reused while CAA allows http-01, not once it allows only dns-01.
       await grant(admin, 'frank@example.com', 'dv', 'single');
@@ -261,6 +267,18 @@ for (const backend of await backends()) {
       const stale = await finalize(reused);
       assert.equal(stale.body.status, 'invalid', JSON.stringify(stale.body));
       assert.match(stale.body.error.detail, /allows only the validation methods dns-01, and the name was or can be proven only by http-01/);
+      assert.equal((await newOrder()).status, 201, 'the order refused at finalize handed its instance back');
+    });
+
+    test('withdrawing over REST fails the open ACME order on the instance; an authorization takes no JSON null', async () => {
+      const { user: mallory, instance, client, newOrder } = await subscriberOrdering('mallory@example.com', 'mallory.example.com');
+      const created = await newOrder();
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assertProblem(await client.post(created.body.authorizations[0], null), 'malformed', 400);
+      await expectOk(mallory.post(`/api/v1/instances/${instance}/withdraw`));
+      const order = await client.post(created.headers.get('location') as string, '');
+      assert.equal(order.body.status, 'invalid');
+      assert.match(order.body.error.detail, /withdrawn outside ACME/);
     });
 
     test('finalize reuses the CAA answer newOrder got moments before, as the Baseline Requirements allow within 8 hours', async () => {

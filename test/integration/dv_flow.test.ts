@@ -211,7 +211,7 @@ for (const backend of await backends()) {
       assert.equal(issued.status, 'issued', 'the DNS record is one of the methods the record allows');
     });
 
-    test('reissue within the term: at once with a new key while the proof is fresh; a proof over 398 days old is asked again while the certificate stays downloadable; no term left is refused', async (t) => {
+    test('reissue within the term: at once with a new key while the proof is fresh; a proof over 398 days old is asked again while the certificate stays downloadable and revocable; the names stay; the term bounds it', async (t) => {
       if (!requireTool(t, 'unzip')) return;
       const id = await grant(admin, 'alice@example.com', 'dv', 'single');
       await expectOk(alice.put(`/api/v1/instances/${id}/application`, { domains: ['renew.example.com'], csr: { mode: 'auto' }, contact }));
@@ -222,36 +222,72 @@ for (const backend of await backends()) {
       assert.deepEqual(first.actions, ['revoke', 'reissue', 'download']);
       const publicKey = (pem: string) => new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
       const downloaded = async () => (await unzip((await alice.call('GET', `/api/v1/instances/${id}/download?server=nginx`)).bytes)).read('renew.example.com.pem');
+      const makeStale = () => service.sql('UPDATE validations SET validated_at = ? WHERE instance_id = ?', [new Date(Date.now() - 400 * 86400_000).toISOString(), id]);
+      /** Publishes the instance's pending TXT records and verifies; the background schedule may prove them first. */
+      const proveAgain = async (detail: any) => {
+        for (const p of detail.validation.filter((x: any) => x.status !== 'valid')) await dns.addRecord(p.dns.name, 'TXT', p.dns.value);
+        const verified = await alice.post(`/api/v1/instances/${id}/verify`);
+        return verified.status === 200 ? verified.body : expectOk(alice.get(`/api/v1/instances/${id}`));
+      };
 
       const second = await expectOk(alice.post(`/api/v1/instances/${id}/reissue`, {}));
       assert.equal(second.status, 'issued', 'the name is still proven, so the new certificate is issued at once');
       assert.notEqual(second.certificate.serial, first.certificate.serial);
       assert.notEqual(publicKey(second.certificate.pem), publicKey(first.certificate.pem), 'with a new key');
-      assert.equal((await expectOk(alice.get(`/api/v1/certificates/${first.certificate.id}`))).status, 'valid', 'the earlier certificate stays valid');
       assert.ok((await downloaded()).startsWith(second.certificate.pem.trim()), 'downloads give the new certificate');
+      await expectOk(alice.post(`/api/v1/certificates/${first.certificate.id}/revoke`, { reason: 'superseded' }));
+      const afterOldRevoked = await expectOk(alice.get(`/api/v1/instances/${id}`));
+      assert.equal(afterOldRevoked.status, 'issued', 'revoking the certificate a reissue replaced leaves the instance as it is');
+      assert.equal((await expectOk(alice.get(`/api/v1/certificates/${second.certificate.id}`))).status, 'valid');
 
-      await service.sql('UPDATE validations SET validated_at = ? WHERE instance_id = ?', [new Date(Date.now() - 400 * 86400_000).toISOString(), id]);
+      await makeStale();
       const waiting = await expectOk(alice.post(`/api/v1/instances/${id}/reissue`, {}));
       assert.equal(waiting.status, 'domain_verification', 'a proof older than 398 days is not reused');
       assert.equal(waiting.validation[0].status, 'pending');
       assert.notEqual(waiting.validation[0].dns.value, v.dns.value, 'with a fresh token');
-      assert.deepEqual(waiting.actions, ['verify', 'withdraw', 'download']);
+      assert.deepEqual(waiting.actions, ['verify', 'withdraw', 'revoke', 'download']);
       assert.ok((await downloaded()).startsWith(second.certificate.pem.trim()), 'the current certificate stays downloadable meanwhile');
       const withdrawn = await expectOk(alice.post(`/api/v1/instances/${id}/withdraw`));
       assert.equal(withdrawn.status, 'issued', 'withdrawing a reissue keeps the certificate');
       assert.equal(withdrawn.certificate.serial, second.certificate.serial);
 
-      const again = (await expectOk(alice.post(`/api/v1/instances/${id}/reissue`, { csr: { mode: 'auto', keyAlgorithm: 'rsa-2048' } }))).validation[0];
-      await dns.addRecord(again.dns.name, 'TXT', again.dns.value);
-      const verified = await alice.post(`/api/v1/instances/${id}/verify`);
-      // The background schedule may prove the name first.
-      const third = verified.status === 200 ? verified.body : await expectOk(alice.get(`/api/v1/instances/${id}`));
+      // A reissue CAA refuses fails with the cause; the names stay, the key may change, and a resubmission issues.
+      await dns.addRecord('renew.example.com', 'CAA', '0 issue "other-ca.example"');
+      // The withdrawn reissue left the name's new token to prove.
+      const refused = await proveAgain(await expectOk(alice.post(`/api/v1/instances/${id}/reissue`, { csr: { mode: 'auto', keyAlgorithm: 'rsa-2048' } })));
+      assert.equal(refused.status, 'validation_failed', JSON.stringify(refused.validation));
+      assert.match(refused.failureReason, /other-ca\.example/);
+      const locked = await expectError(alice.put(`/api/v1/instances/${id}/application`, { domains: ['elsewhere.example.net'], csr: { mode: 'auto' }, contact }), 409, 'NAMES_LOCKED');
+      assert.match(locked.message, /holds a certificate for renew\.example\.com/);
+      await dns.removeRecords('renew.example.com', 'CAA');
+      const third = await expectOk(alice.post(`/api/v1/instances/${id}/submit`));
       assert.equal(third.status, 'issued', JSON.stringify(third.validation));
       assert.equal(third.certificate.keyAlgorithm, 'RSA 2048');
-      const events = (await expectOk(alice.get(`/api/v1/instances/${id}/progress`))).events.map((e: any) => e.type);
-      assert.equal(events.filter((e: string) => e === 'reissue_requested').length, 3);
-      assert.equal(events.filter((e: string) => e === 'issued').length, 3);
 
+      // During a reissue the certificate held stays revocable; withdrawing the reissue then leaves the instance revoked.
+      await makeStale();
+      await service.sql('UPDATE instances SET created_at = ? WHERE id = ?', [new Date(Date.now() - 365 * 86400_000 + 2 * 86400_000).toISOString(), id]);
+      const lastDays = await expectOk(alice.post(`/api/v1/instances/${id}/reissue`, {}));
+      assert.equal(lastDays.status, 'domain_verification');
+      await service.sql('UPDATE instances SET created_at = ? WHERE id = ?', [new Date(Date.now() - 400 * 86400_000).toISOString(), id]);
+      const termGone = await proveAgain(lastDays);
+      assert.equal(termGone.status, 'validation_failed', 'the proof came after the term ended');
+      assert.match(termGone.failureReason, /purchased term of instance .* ended .*buy a new instance/);
+      const revoked = await expectOk(alice.post(`/api/v1/certificates/${third.certificate.id}/revoke`, { reason: 'keyCompromise' }));
+      assert.equal(revoked.status, 'revoked');
+      assert.equal((await expectOk(alice.get(`/api/v1/instances/${id}`))).status, 'validation_failed', 'revoked without moving the instance');
+      assert.equal((await expectOk(alice.post(`/api/v1/instances/${id}/withdraw`))).status, 'revoked');
+      const events = (await expectOk(alice.get(`/api/v1/instances/${id}/progress`))).events.map((e: any) => e.type);
+      assert.equal(events.filter((e: string) => e === 'reissue_requested').length, 4);
+      assert.equal(events.filter((e: string) => e === 'issued').length, 3);
+    });
+
+    test('reissue refuses an instance whose term has ended', async () => {
+      const id = await grant(admin, 'alice@example.com', 'dv', 'single');
+      await expectOk(alice.put(`/api/v1/instances/${id}/application`, { domains: ['ended.example.com'], csr: { mode: 'auto' }, contact }));
+      const v = (await expectOk(alice.post(`/api/v1/instances/${id}/submit`))).validation[0];
+      await dns.addRecord(v.dns.name, 'TXT', v.dns.value);
+      assert.equal((await expectOk(alice.post(`/api/v1/instances/${id}/verify`))).status, 'issued');
       await service.sql('UPDATE instances SET created_at = ? WHERE id = ?', [new Date(Date.now() - 400 * 86400_000).toISOString(), id]);
       const ended = await expectError(alice.post(`/api/v1/instances/${id}/reissue`, {}), 409, 'TERM_ENDED');
       assert.match(ended.message, /buy a new instance/);

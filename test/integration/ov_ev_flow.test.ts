@@ -12,9 +12,14 @@ import { contact, expectError, expectOk, grant, organization, tinyPng, uploadDoc
 import { startSmtpSink, type SmtpSink } from '../support/smtp_sink.js';
 
 /** Waits for the mail to `to` whose body holds a confirmation link, and returns the token. */
+/** The confirmation mails `to` has received so far. */
+function confirmationMails(sink: SmtpSink, to: string) {
+  return sink.received.filter((m) => m.to.includes(to) && /confirm-email\?token=/.test(m.text));
+}
+
 async function confirmationToken(sink: SmtpSink, to: string, skip: number): Promise<string> {
   for (let i = 0; i < 100; i++) {
-    const mails = sink.received.filter((m) => m.to.includes(to) && /confirm-email\?token=/.test(m.text));
+    const mails = confirmationMails(sink, to);
     const mail = mails[skip];
     if (mail) {
       const m = /confirm-email\?token=([A-Za-z0-9_-]+)/.exec(mail.text);
@@ -119,12 +124,23 @@ for (const backend of await backends()) {
       assert.equal(reissued.status, 'issued');
       assert.notEqual(reissued.certificate.serial, issued.certificate.serial);
       assert.match(reissued.certificate.pem, /BEGIN CERTIFICATE/);
+
+      // An organization reviewed more than 825 days ago is reviewed again, with a new confirmation email.
+      await service.sql('UPDATE reviews SET created_at = ? WHERE instance_id = ?', [new Date(Date.now() - 900 * 86400_000).toISOString(), id]);
+      const mailsBefore = confirmationMails(smtp, contact.email).length;
+      const rereviewed = await expectOk(bob.post(`/api/v1/instances/${id}/reissue`, {}));
+      assert.equal(rereviewed.status, 'under_review');
+      assert.equal(rereviewed.certificate.serial, reissued.certificate.serial, 'the instance keeps its certificate meanwhile');
+      assert.deepEqual([rereviewed.review.emailConfirmed, rereviewed.review.approvals.length], [false, 0]);
+      assert.ok((await expectOk(reviewer1.get('/api/v1/reviews'))).items.some((i: any) => i.instanceId === id), 'back in the review queue');
+      assert.ok(await confirmationToken(smtp, contact.email, mailsBefore), 'a new confirmation email');
     });
 
     test('EV: two different reviewers; nobody approves twice or their own application', async () => {
       const id = await grant(admin, 'bob@example.com', 'ev', 'single');
       await expectOk(bob.put(`/api/v1/instances/${id}/application`, { domains: ['secure.example.net'], csr: { mode: 'auto', keyAlgorithm: 'ecdsa-p384' }, contact, organization }));
       await expectOk(uploadDocument(bob, id, tinyPng, 'license.png'), 201);
+      const mailsBefore = confirmationMails(smtp, contact.email).length;
       const submitted = await expectOk(bob.post(`/api/v1/instances/${id}/submit`));
       const progress = await expectOk(bob.get(`/api/v1/instances/${id}/progress`));
       assert.match(progress.events.find((e: any) => e.type === 'submitted').message, /prove control of each domain with the DNS record or the file shown/);
@@ -139,7 +155,7 @@ for (const backend of await backends()) {
         'proof of control of secure.example.net (the DNS TXT record or the validation file)',
       ]);
       await expectError(reviewer1.post(`/api/v1/reviews/${id}/approve`), 409, 'SAME_REVIEWER');
-      await expectOk(service.anonymous().post('/api/v1/confirmations', { token: await confirmationToken(smtp, contact.email, 2) }));
+      await expectOk(service.anonymous().post('/api/v1/confirmations', { token: await confirmationToken(smtp, contact.email, mailsBefore) }));
       await proveDomains(dns, bob, id, submitted);
       const detail = await expectOk(reviewer2.get(`/api/v1/reviews/${id}`));
       assert.equal(detail.approvals[0].reviewer, 'rita@ca.example');
@@ -178,7 +194,7 @@ for (const backend of await backends()) {
       const submitted = await expectOk(bob.post(`/api/v1/instances/${wildcard}/submit`));
       const wildcardProof = submitted.validation.find((v: any) => v.domain === '*.example.com');
       assert.equal(wildcardProof.file, null, 'a wildcard is proven by DNS only');
-      const mails = smtp.received.filter((m) => m.to.includes(contact.email) && /confirm-email\?token=/.test(m.text)).length;
+      const mails = confirmationMails(smtp, contact.email).length;
       await expectOk(service.anonymous().post('/api/v1/confirmations', { token: await confirmationToken(smtp, contact.email, mails - 1) }));
       await proveDomains(dns, bob, wildcard, submitted);
       await expectOk(reviewer1.post(`/api/v1/reviews/${wildcard}/approve`));

@@ -10,10 +10,10 @@ const PRODUCTS: Product[] = ['dv', 'ov', 'ev'];
 /** The whole table: for every status and action, where it goes (or null when refused). */
 const EXPECTED: Record<InstanceStatus, Partial<Record<LifecycleAction, InstanceStatus | 'by-product'>>> = {
   pending_application: { edit: 'pending_application', combine: 'pending_application', submit: 'by-product' },
-  domain_verification: { verify: 'domain_verification', issue: 'issued', fail: 'validation_failed', withdraw: 'pending_application', download: 'domain_verification' },
-  under_review: { verify: 'under_review', confirm_email: 'under_review', review: 'under_review', issue: 'issued', fail: 'validation_failed', withdraw: 'pending_application', download: 'under_review' },
+  domain_verification: { verify: 'domain_verification', issue: 'issued', fail: 'validation_failed', withdraw: 'pending_application', revoke: 'domain_verification', download: 'domain_verification' },
+  under_review: { verify: 'under_review', confirm_email: 'under_review', review: 'under_review', issue: 'issued', fail: 'validation_failed', withdraw: 'pending_application', revoke: 'under_review', download: 'under_review' },
   issued: { revoke: 'revoked', reissue: 'by-product', download: 'issued' },
-  validation_failed: { edit: 'validation_failed', submit: 'by-product', withdraw: 'pending_application', download: 'validation_failed' },
+  validation_failed: { edit: 'validation_failed', submit: 'by-product', withdraw: 'pending_application', revoke: 'validation_failed', download: 'validation_failed' },
   revoked: { download: 'revoked' },
 };
 
@@ -68,10 +68,10 @@ describe('instance state machine', () => {
     }
   });
 
-  test('an instance being reissued keeps its certificate downloadable, and only an instance with a certificate offers download', () => {
-    assert.deepEqual(availableActions('domain_verification', 'dv', true), ['verify', 'withdraw', 'download']);
-    assert.deepEqual(availableActions('under_review', 'ov', true), ['verify', 'withdraw', 'download']);
-    assert.deepEqual(availableActions('validation_failed', 'dv', true), ['edit', 'submit', 'withdraw', 'download']);
+  test('an instance being reissued keeps its certificate downloadable and revocable, and only an instance with a certificate offers either', () => {
+    assert.deepEqual(availableActions('domain_verification', 'dv', true), ['verify', 'withdraw', 'revoke', 'download']);
+    assert.deepEqual(availableActions('under_review', 'ov', true), ['verify', 'withdraw', 'revoke', 'download']);
+    assert.deepEqual(availableActions('validation_failed', 'dv', true), ['edit', 'submit', 'withdraw', 'revoke', 'download']);
     assert.equal(nextStatus('issued', 'reissue', 'dv'), 'domain_verification');
     assert.equal(nextStatus('issued', 'reissue', 'ev'), 'under_review');
     assert.throws(() => nextStatus('revoked', 'reissue', 'dv'), /Only an issued certificate can be reissued/);

@@ -70,7 +70,10 @@ export async function verifyRequest(ctx: RaContext, nonces: NonceStore, body: un
   checkJwsSignature(jws, account ? account.jwk : JSON.stringify(header.jwk), header.alg);
   // An empty payload is a POST-as-GET (§6.3).
   const payload = jws.payload === '' ? null : decodeJson(jws.payload, 'payload');
-  if (payload !== null && (typeof payload !== 'object' || Array.isArray(payload))) throw acmeError('malformed', 'The JWS payload must be a JSON object.');
+  // JSON null is not the empty payload of a POST-as-GET.
+  if (jws.payload !== '' && (typeof payload !== 'object' || payload === null || Array.isArray(payload))) {
+    throw acmeError('malformed', 'The JWS payload must be a JSON object, or empty for a POST-as-GET.');
+  }
   const jwk = account ? null : (header.jwk as JWK);
   return { header, payload: payload as Record<string, unknown> | null, jwk, thumbprint: jwk ? await thumbprintOf(jwk) : null, account };
 }

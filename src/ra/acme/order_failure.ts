@@ -9,7 +9,7 @@ import type { Db } from '../../store/database.js';
 import type { AcmeOrderStatus, AcmeOrderTable } from '../../store/schema.js';
 import { nextStatus } from '../state_machine.js';
 import { recordEvent } from '../timeline.js';
-import type { StoredProblem } from './errors.js';
+import { storedProblem, type StoredProblem } from './errors.js';
 
 export type OpenOrder = Pick<AcmeOrderTable, 'id' | 'instance_id'>;
 
@@ -19,6 +19,16 @@ const OPEN_STATUSES: AcmeOrderStatus[] = ['pending', 'ready', 'processing'];
  * Turns each still-open order invalid with `problem` and hands its instance
  * back. Run it in the transaction of the change that failed the orders.
  */
+/** The instance's open orders, failed because its application changed outside ACME (withdrawn over REST); the instance is not released. */
+export async function failOrdersOfInstance(db: Db, instanceId: string): Promise<void> {
+  await db
+    .updateTable('acme_orders')
+    .set({ status: 'invalid', error: JSON.stringify(storedProblem('unauthorized', `The application on instance ${instanceId} was withdrawn outside ACME; place a new order.`)) })
+    .where('instance_id', '=', instanceId)
+    .where('status', 'in', OPEN_STATUSES)
+    .execute();
+}
+
 export async function failOrders(db: Db, orders: readonly OpenOrder[], problem: StoredProblem, reason: string, now: Date): Promise<void> {
   for (const order of orders) {
     const failed = await db
@@ -32,14 +42,19 @@ export async function failOrders(db: Db, orders: readonly OpenOrder[], problem: 
   }
 }
 
-/** Returns the instance to pending_application while it waits for domain validation (no CSR was taken yet), so the quota is not lost. */
-async function releaseInstance(db: Db, order: OpenOrder, reason: string, now: Date): Promise<void> {
-  const from = 'domain_verification';
+/**
+ * Returns the instance to pending_application, so the quota is not lost:
+ * from domain_verification while the order waits for validation, or from
+ * validation_failed when the issuance its finalize asked for was refused.
+ */
+export async function releaseInstance(db: Db, order: OpenOrder, reason: string, now: Date, from: 'domain_verification' | 'validation_failed' = 'domain_verification'): Promise<void> {
   const released = await db
     .updateTable('instances')
     .set({ status: nextStatus(from, 'withdraw', 'dv'), expected_issue_earliest: null, expected_issue_latest: null, updated_at: now.toISOString() })
     .where('id', '=', order.instance_id)
     .where('status', '=', from)
+    // An instance that holds a certificate (issued over REST since, and being reissued) is not the order's to hand back.
+    .where('certificate_id', 'is', null)
     .executeTakeFirst();
   if (Number(released.numUpdatedRows) === 0) return;
   await recordEvent(db, {

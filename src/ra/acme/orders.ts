@@ -24,7 +24,7 @@ import { recordEvent } from '../timeline.js';
 import { authorizationFor, challengeTypesFor, type AcmeIdentifier } from './authorizations.js';
 import { acmeRequester, askCaa } from './caa.js';
 import { acmeError, storedProblem, type StoredProblem } from './errors.js';
-import { failOrders } from './order_failure.js';
+import { failOrders, releaseInstance } from './order_failure.js';
 import { countOrder, enforceOrderLimits } from './rate_limits.js';
 import { certificateByCertId } from './renewal_info.js';
 
@@ -445,6 +445,8 @@ export async function finalizeOrder(ctx: RaContext, account: AcmeAccountTable, i
     await issueIfReady(ctx, order.instance_id, { caaAllowedAt: new Date(order.created_at), caaRequester: acmeRequester(ctx, account.id, await provingTypes(ctx, order)) });
     const done = settledOrder(order, await instanceOutcome(ctx, order.instance_id));
     await ctx.db.executeQuery(updateWhere(ctx.db, 'acme_orders', { status: done.status, certificate_id: done.certificate_id, error: done.error }, { id }));
+    // Refused at the last checks (CAA asked again, the CA): like a failed challenge, the order hands its instance back.
+    if (done.status === 'invalid') await releaseInstance(ctx.db, order, 'was refused at finalize', ctx.clock.now(), 'validation_failed');
     return view(done);
   });
 }
