@@ -4,6 +4,7 @@
  * approvals), CAA is checked and the CA signs. Also the certificate's view,
  * its download packages and its revocation.
  */
+import { X509Certificate } from 'node:crypto';
 import type { CompiledQuery } from 'kysely';
 import { buildServerBundle, bundleBaseName, describeServerBundle, SERVER_TYPES, type ServerType } from '../bundle/server_bundle.js';
 import { badRequest, CertdeskError, forbidden, notFound } from '../errors.js';
@@ -378,15 +379,36 @@ export async function revokeCertificate(ctx: RaContext, actor: Actor, certificat
     // The instance follows the certificate it holds while issued. A certificate a reissue replaced, or the one the
     // instance holds while a reissue is under way, is revoked without moving the instance.
     const target = instance.certificate_id === cert.id ? nextStatus(instance.status, 'revoke', instance.product) : instance.status;
+    const along = await revokedAlong(ctx, cert, r, target === 'revoked' && instance.status !== 'revoked');
     const now = ctx.clock.now().toISOString();
     await ctx.pipeline.transaction([
-      ctx.db.updateTable('certificates').set({ revoked_at: now, revocation_reason: r }).where('id', '=', cert.id).compile(),
+      ...[{ id: cert.id, reason: r }, ...along].map((c) => ctx.db.updateTable('certificates').set({ revoked_at: now, revocation_reason: c.reason }).where('id', '=', c.id).compile()),
       ctx.db.updateTable('instances').set({ status: target, updated_at: now }).where('id', '=', instance.id).compile(),
-      eventInsert(ctx.db, { instanceId: instance.id, type: 'revoked', message: `Certificate ${cert.serial} revoked (${r}).`, at: ctx.clock.now(), actorId: actor.id }),
+      eventInsert(ctx.db, {
+        instanceId: instance.id,
+        type: 'revoked',
+        message: `Certificate ${cert.serial} revoked (${r}).${along.map((c) => ` Certificate ${c.serial} revoked with it (${c.reason}).`).join('')}`,
+        at: ctx.clock.now(),
+        actorId: actor.id,
+      }),
     ]);
     ctx.ca.invalidateCrl();
     return certificateView(ctx, { ...cert, revoked_at: now, revocation_reason: r });
   });
+}
+
+const spkiOf = (pem: string): string => new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+
+/**
+ * The instance's other valid certificates a revocation takes along: those with
+ * the same key, for the same reason (a key compromised is compromised in each),
+ * and, when the instance itself is revoked, the ones reissues replaced
+ * (superseded), so none of its certificates outlives it unseen.
+ */
+async function revokedAlong(ctx: RaContext, cert: CertificateTable, reason: RevocationReason, instanceRevoked: boolean): Promise<{ id: string; serial: string; reason: RevocationReason }[]> {
+  const others = await ctx.db.selectFrom('certificates').select(['id', 'serial', 'pem']).where('instance_id', '=', cert.instance_id).where('revoked_at', 'is', null).where('id', '!=', cert.id).execute();
+  const key = spkiOf(cert.pem);
+  return others.flatMap((o) => (spkiOf(o.pem) === key ? [{ id: o.id, serial: o.serial, reason }] : instanceRevoked ? [{ id: o.id, serial: o.serial, reason: 'superseded' as const }] : []));
 }
 
 export async function revokedEntries(ctx: RaContext) {

@@ -80,6 +80,20 @@ describe('console lifecycle in Chromium', () => {
     assert.equal((await expectOk(sue.get(`/api/v1/instances/${id}`))).status, 'issued');
   });
 
+  test('signing out, or a session that ends elsewhere, brings back the sign-in form', async (t) => {
+    if (!requireTool(t, 'chromium')) return;
+    const page = await (await chrome.context()).newPage();
+    await signIn(page, service.url, 'sue@example.com', '/certificates');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Email').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 0);
+
+    await signIn(page, service.url, 'sue@example.com', '/certificates');
+    await page.context().clearCookies();
+    await page.getByRole('menuitem', { name: 'Overview' }).click();
+    await page.getByLabel('Email').waitFor();
+  });
+
   test('a subscriber withdraws a submitted application, reissues an issued certificate, and revokes it with a reason', async (t) => {
     if (!requireTool(t, 'chromium')) return;
     const id = await grant(admin, 'sue@example.com', 'dv', 'single');

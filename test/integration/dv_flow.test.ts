@@ -14,6 +14,8 @@ import { contact, expectError, expectOk, grant, run, unzip } from '../support/fl
 import { startNginx, type NginxServer } from '../support/nginx.js';
 import { startTlsNginx } from '../support/nginx_tls.js';
 import { requireTool } from '../support/tools.js';
+import { createCsr } from '../../src/pki/csr.js';
+import { generateKeyPair } from '../../src/pki/keys.js';
 
 for (const backend of await backends()) {
   describe(`DV issuance over REST (${backend})`, () => {
@@ -280,6 +282,29 @@ for (const backend of await backends()) {
       const events = (await expectOk(alice.get(`/api/v1/instances/${id}/progress`))).events.map((e: any) => e.type);
       assert.equal(events.filter((e: string) => e === 'reissue_requested').length, 4);
       assert.equal(events.filter((e: string) => e === 'issued').length, 3);
+    });
+
+    test('revoking an instance\'s certificate takes along the certificates a reissue replaced: with the same key for the same reason, others as superseded', async () => {
+      const issue = async (name: string, csr: object) => {
+        const id = await grant(admin, 'alice@example.com', 'dv', 'single');
+        await expectOk(alice.put(`/api/v1/instances/${id}/application`, { domains: [name], csr, contact }));
+        const v = (await expectOk(alice.post(`/api/v1/instances/${id}/submit`))).validation[0];
+        await dns.addRecord(v.dns.name, 'TXT', v.dns.value);
+        const first = await expectOk(alice.post(`/api/v1/instances/${id}/verify`));
+        const second = await expectOk(alice.post(`/api/v1/instances/${id}/reissue`, {}));
+        assert.equal(second.status, 'issued');
+        return { id, first: first.certificate.id, second: second.certificate.id };
+      };
+      const certificateOf = async (id: string) => expectOk(alice.get(`/api/v1/certificates/${id}`));
+
+      const sameKey = await issue('samekey.example.com', { mode: 'manual', pem: createCsr(generateKeyPair('ecdsa-p256').privateKeyPem, ['samekey.example.com']) });
+      await expectOk(alice.post(`/api/v1/certificates/${sameKey.second}/revoke`, { reason: 'keyCompromise' }));
+      assert.deepEqual([(await certificateOf(sameKey.first)).status, (await certificateOf(sameKey.first)).revocationReason], ['revoked', 'keyCompromise'], 'the same key, the same reason');
+
+      const newKey = await issue('newkey.example.com', { mode: 'auto' });
+      await expectOk(alice.post(`/api/v1/certificates/${newKey.second}/revoke`, { reason: 'cessationOfOperation' }));
+      assert.equal((await expectOk(alice.get(`/api/v1/instances/${newKey.id}`))).status, 'revoked');
+      assert.deepEqual([(await certificateOf(newKey.first)).status, (await certificateOf(newKey.first)).revocationReason], ['revoked', 'superseded']);
     });
 
     test('reissue refuses an instance whose term has ended', async () => {

@@ -64,7 +64,10 @@ function Shell({ me }: { me: Me }) {
   const signOut = useMutation({
     mutationFn: () => del('/api/v1/auth/session'),
     onSettled: () => {
-      queryClient.clear();
+      // Signed out: the shell gives way to the sign-in form at once, without asking /me again, and nothing of the
+      // account stays cached. (Clearing the whole cache would also drop the query the shell's gate watches.)
+      queryClient.setQueryData(['me'], null);
+      queryClient.removeQueries({ predicate: (query) => query.queryKey[0] !== 'me' });
       navigate('/');
     },
   });
