@@ -185,8 +185,11 @@ export interface InstanceSummary {
 
 export type SummaryRow = InstanceTable & { owner_email: string; cert_serial: string | null; cert_not_before: string | null; cert_not_after: string | null };
 
-/** `parts`: the instances combined into this one (none for most). */
-export function summarize(row: SummaryRow, parts: readonly CombinedPart[] = []): InstanceSummary {
+/**
+ * `parts`: the instances combined into this one (none for most). `viewerId`:
+ * who looks; only the owner is offered the download, which may hold the key.
+ */
+export function summarize(row: SummaryRow, viewerId: string, parts: readonly CombinedPart[] = []): InstanceSummary {
   return {
     id: row.id,
     owner: row.owner_email,
@@ -206,7 +209,7 @@ export function summarize(row: SummaryRow, parts: readonly CombinedPart[] = []):
         : null,
     quota: quotaWithParts(row, parts),
     combinedFrom: parts.map((p) => p.id),
-    actions: row.combined_into ? [] : availableActions(row.status, row.product, row.certificate_id !== null),
+    actions: row.combined_into ? [] : availableActions(row.status, row.product, row.certificate_id !== null).filter((a) => a !== 'download' || viewerId === row.owner_id),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -231,7 +234,7 @@ export async function loadVisibleSummary(ctx: RaContext, actor: Actor, id: strin
 /** The instance and its summary from a row of `selectSummaryRow`, if the actor may see it. */
 export function visibleSummary(actor: Actor, id: string, row: SummaryRow | undefined): { instance: InstanceTable; summary: InstanceSummary } {
   const visible = visibleInstance(actor, id, row);
-  return { instance: visible, summary: summarize(visible) };
+  return { instance: visible, summary: summarize(visible, actor.id) };
 }
 
 /**
@@ -277,7 +280,7 @@ export async function listInstances(ctx: RaContext, actor: Actor, query: ListQue
       : liveCounts(ctx, ownerId).then((counts) => (status ? counts[status] : totalOf(counts))),
   ]);
   const parts = await partsOfPage(ctx, items);
-  return { items: items.map((row) => summarize(row, parts.get(row.id))), total, page, pageSize };
+  return { items: items.map((row) => summarize(row, actor.id, parts.get(row.id))), total, page, pageSize };
 }
 
 /** The instances combined into those of a page, by the instance they were combined into; DV instances are never combined. */

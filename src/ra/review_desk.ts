@@ -160,10 +160,13 @@ export async function approve(ctx: RaContext, actor: Actor, instanceId: string):
     checkCanDecide(actor, instance);
     const approvals = await currentApprovals(ctx, instance);
     const required = approvalsRequired(instance.product);
+    if (approvals.length >= required) {
+      const missing = await stillMissing(ctx, instanceId, 0);
+      throw new CertdeskError('ALREADY_APPROVED', `This application already has every approval it needs (${approvals.length} of ${required})${missing.length > 0 ? `; the certificate is issued once these are in: ${missing.join('; ')}` : ''}.`, { status: 409, details: { waitingFor: missing } });
+    }
     if (approvals.some((a) => a.reviewerId === actor.id)) {
       throw new CertdeskError('SAME_REVIEWER', `You already approved this application; ${instance.product.toUpperCase()} needs the next approval from a different reviewer.`, { status: 409 });
     }
-    if (approvals.length >= required) throw new CertdeskError('ALREADY_APPROVED', 'This application already has every approval it needs.', { status: 409 });
     const at = ctx.clock.now();
     await ctx.db.insertInto('reviews').values({ id: newId('rev'), instance_id: instanceId, reviewer_id: actor.id, round: instance.submission_round, decision: 'approve', reason: null, created_at: at.toISOString() }).execute();
     await recordEvent(ctx.db, { instanceId, type: 'review_approved', message: `Approved by ${actor.email} (${approvals.length + 1} of ${required}).`, at, actorId: actor.id });

@@ -116,6 +116,9 @@ for (const backend of await backends()) {
       await expectError(alice.get('/api/v1/outbox'), 403, 'FORBIDDEN');
       await expectError(reviewer.call('GET', `/api/v1/instances/${aliceDv}/download?server=nginx`), 404, 'NOT_FOUND');
       await expectError(admin.call('GET', `/api/v1/instances/${aliceDv}/download?server=nginx`), 403, 'FORBIDDEN');
+      assert.ok((await expectOk(alice.get(`/api/v1/instances/${aliceDv}`))).actions.includes('download'), 'the owner is offered the download');
+      assert.ok(!(await expectOk(admin.get(`/api/v1/instances/${aliceDv}`))).actions.includes('download'), 'an admin is not offered what the server refuses');
+      assert.ok(!(await expectOk(admin.get('/api/v1/instances?pageSize=100'))).items.find((i: any) => i.id === aliceDv).actions.includes('download'));
       await expectError(service.anonymous().get('/api/v1/instances'), 401, 'AUTH_REQUIRED');
       await expectError(new (alice.constructor as typeof ApiClient)(service.url, 'cdk_forged').get('/api/v1/instances'), 401, 'AUTH_REQUIRED');
     });

@@ -94,6 +94,21 @@ describe('console lifecycle in Chromium', () => {
     await page.getByLabel('Email').waitFor();
   });
 
+  test('an admin adds a user in the console, is told a password is needed, and the user signs in with it', async (t) => {
+    if (!requireTool(t, 'chromium')) return;
+    const page = await (await chrome.context()).newPage();
+    await signIn(page, service.url, 'ops@example.com', '/admin/users');
+    const card = page.locator('.ant-card').filter({ has: page.locator('.ant-card-head', { hasText: 'Add user' }) });
+    await card.getByLabel('Email').fill('new.user@example.com');
+    await card.getByRole('button', { name: 'Add user' }).click();
+    await card.getByText('Give a password of at least 10 characters').waitFor();
+    await card.getByLabel('Password (at least 10 characters)').fill(PASSWORD);
+    await card.getByRole('button', { name: 'Add user' }).click();
+    await page.getByText('new.user@example.com can now sign in with the password you gave.').waitFor();
+    const newcomer = await (await chrome.context()).newPage();
+    await signIn(newcomer, service.url, 'new.user@example.com');
+  });
+
   test('a subscriber withdraws a submitted application, reissues an issued certificate, and revokes it with a reason', async (t) => {
     if (!requireTool(t, 'chromium')) return;
     const id = await grant(admin, 'sue@example.com', 'dv', 'single');

@@ -167,6 +167,19 @@ for (const backend of await backends()) {
       assert.equal(issued.certificate.keyAlgorithm, 'ECDSA P-384');
     });
 
+    test('OV: a second approval is refused as not needed, saying what the issuance waits for', async () => {
+      const id = await grant(admin, 'bob@example.com', 'ov', 'single');
+      await expectOk(bob.put(`/api/v1/instances/${id}/application`, { domains: ['wait.example.com'], csr: { mode: 'auto' }, contact, organization }));
+      await expectOk(uploadDocument(bob, id, tinyPng, 'license.png'), 201);
+      await expectOk(bob.post(`/api/v1/instances/${id}/submit`));
+      const approved = await expectOk(reviewer1.post(`/api/v1/reviews/${id}/approve`));
+      assert.deepEqual([approved.approvals, approved.approvalsRequired, approved.issued], [1, 1, false]);
+      for (const reviewer of [reviewer1, reviewer2]) {
+        const again = await expectError(reviewer.post(`/api/v1/reviews/${id}/approve`), 409, 'ALREADY_APPROVED');
+        assert.match(again.message, /every approval it needs \(1 of 1\); the certificate is issued once these are in: the applicant's confirmation of the CA's email; proof of control of wait\.example\.com/);
+      }
+    });
+
     test('a reviewer cannot approve an application they own', async () => {
       const selfReviewer = await service.user('sam@ca.example', 'reviewer');
       const id = await grant(admin, 'sam@ca.example', 'ov', 'single');

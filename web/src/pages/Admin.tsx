@@ -24,9 +24,10 @@ export function AdminUsers() {
   const [grantForm] = Form.useForm();
   const addUser = useMutation({
     mutationFn: (v: { email: string; role: string; password?: string }) => post<UserView>('/api/v1/users', v),
-    onSuccess: () => {
+    onSuccess: (user) => {
       addForm.resetFields();
       void queryClient.invalidateQueries({ queryKey: ['users'] });
+      void message.success(t('admin.userAdded', { email: user.email }));
     },
     onError: (e) => fieldError(addForm, e),
   });
@@ -82,7 +83,8 @@ export function AdminUsers() {
               <Form.Item label={t('admin.role')} name="role">
                 <Select options={ROLES.map((r) => ({ value: r, label: t(`admin.role.${r}`) }))} />
               </Form.Item>
-              <Form.Item label={t('admin.password')} name="password">
+              {/* Someone added here signs in to the console, so the password is asked for; accounts for scripts only come from the CLI. */}
+              <Form.Item label={t('admin.password')} name="password" rules={[{ required: true, min: 10, message: t('admin.passwordNeeded') }]}>
                 <Input.Password autoComplete="new-password" />
               </Form.Item>
               {addUser.isError && !(addUser.error instanceof ApiError && addUser.error.field) && <ErrorAlert error={addUser.error} />}

@@ -137,7 +137,14 @@ function ApplyForm({ detail, profiles, onDone }: { detail: InstanceDetail; profi
         return;
       }
       onDone();
-      if (submitted.product === 'dv') {
+      // A resubmission whose names are all still proven is issued at once, or refused at once (CAA).
+      if (submitted.status === 'issued') {
+        void message.success(t('apply.submittedIssued'));
+        navigate(`/instances/${id}`);
+      } else if (submitted.status === 'validation_failed') {
+        void message.error(submitted.failureReason ?? t('apply.submittedFailed'));
+        navigate(`/instances/${id}`);
+      } else if (submitted.product === 'dv') {
         void message.success(t('apply.submittedDv'));
         navigate(`/instances/${id}`);
       } else {

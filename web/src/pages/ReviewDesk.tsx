@@ -7,6 +7,7 @@ import { Link, useNavigate, useParams } from 'react-router-dom';
 import { get, post, type ReviewDetail, type ReviewQueueItem } from '../api.js';
 import { ErrorAlert, QueryView, StatusTag } from '../components.js';
 import { useI18n } from '../i18n.js';
+import { useMe } from '../App.js';
 
 function age(iso: string | null, lang: string): string {
   if (!iso) return '—';
@@ -73,6 +74,9 @@ function ReviewBody({ r }: { r: ReviewDetail }) {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const [rejecting, setRejecting] = useState(false);
+  const me = useMe().data;
+  const approvedEnough = r.approvals.length >= r.approvalsRequired;
+  const approvedByMe = r.approvals.some((a) => a.reviewer === me?.email);
   const [rejectForm] = Form.useForm<{ reason: string }>();
   const refresh = () => {
     void queryClient.invalidateQueries({ queryKey: ['review', r.instanceId] });
@@ -80,10 +84,13 @@ function ReviewBody({ r }: { r: ReviewDetail }) {
     void queryClient.invalidateQueries({ queryKey: ['overview'] });
   };
   const approve = useMutation({
-    mutationFn: () => post<{ approvals: number; approvalsRequired: number; issued: boolean }>(`/api/v1/reviews/${r.instanceId}/approve`),
+    mutationFn: () => post<{ approvals: number; approvalsRequired: number; issued: boolean; waitingFor: string[] }>(`/api/v1/reviews/${r.instanceId}/approve`),
     onSuccess: (res) => {
       refresh();
-      void message.success(`${t('reviews.approved')} (${res.approvals}/${res.approvalsRequired})`);
+      const approved = `${t('reviews.approved')} (${res.approvals}/${res.approvalsRequired})`;
+      // Approved is not issued: say what the issuance still waits for.
+      if (res.waitingFor.length > 0) void message.info(`${approved}. ${t('reviews.waitingFor')} ${res.waitingFor.join('; ')}`, 8);
+      else void message.success(approved);
     },
   });
   const reject = useMutation({
@@ -182,7 +189,7 @@ function ReviewBody({ r }: { r: ReviewDetail }) {
             {r.product === 'ev' && first && <Alert type="info" showIcon title={t('reviews.firstApproval', { reviewer: first.reviewer, at: date(first.at, true) })} data-testid="first-approval" />}
             {approve.isError && <ErrorAlert error={approve.error} />}
             <Space wrap>
-              <Button type="primary" icon={<CheckOutlined />} onClick={() => approve.mutate()} loading={approve.isPending} disabled={!inReview || r.ownApplication} data-testid="approve">
+              <Button type="primary" icon={<CheckOutlined />} onClick={() => approve.mutate()} loading={approve.isPending} disabled={!inReview || r.ownApplication || approvedEnough || approvedByMe} data-testid="approve">
                 {t('reviews.approve')}
               </Button>
               <Button danger icon={<CloseOutlined />} onClick={() => setRejecting(true)} disabled={!inReview || r.ownApplication} data-testid="reject">
