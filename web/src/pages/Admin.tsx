@@ -171,6 +171,8 @@ export function AdminSettings() {
   const save = useMutation({
     mutationFn: (v: Partial<Settings>) => put<Settings>('/api/v1/settings', v),
     onSuccess: () => {
+      // The server's error on a field from an earlier save no longer holds.
+      form.setFields(form.getFieldsError().filter((f) => f.errors.length > 0).map((f) => ({ name: f.name, errors: [] })));
       void message.success(t('common.saved'));
       void queryClient.invalidateQueries({ queryKey: ['settings'] });
     },

@@ -111,7 +111,11 @@ function ApplyForm({ detail, profiles, onDone }: { detail: InstanceDetail; profi
       (form as FormInstance).setFields([{ name, errors: [err.message] }]);
       (form as FormInstance).scrollToField(name);
       setFormError(null);
-    } else setFormError(err.message);
+    } else {
+      setFormError(err.message);
+      // The message sits at the top of a long panel: bring it into view, or the button seems to do nothing.
+      requestAnimationFrame(() => document.querySelector('[data-testid="form-error"]')?.scrollIntoView({ block: 'center' }));
+    }
   };
 
   const body = (v: FormValues) => ({
@@ -158,7 +162,12 @@ function ApplyForm({ detail, profiles, onDone }: { detail: InstanceDetail; profi
   const contactProfiles = profiles.filter((p) => p.kind === 'contact');
   const orgProfiles = profiles.filter((p) => p.kind === 'organization');
   const required = (label: MessageKey) => [{ required: true, whitespace: true, message: t('common.required', { label: t(label) }) }];
-  const tip = detail.domainType === 'multi' ? t('apply.domainsTip.multi', { count: detail.quota.plain }) : t(`apply.domainsTip.${detail.domainType}`);
+  const tip =
+    detail.combinedFrom.length > 0
+      ? t('apply.domainsTip.combined', { plain: detail.quota.plain, wildcard: detail.quota.wildcard })
+      : detail.domainType === 'multi'
+        ? t('apply.domainsTip.multi', { count: detail.quota.plain })
+        : t(`apply.domainsTip.${detail.domainType}`);
 
   return (
     <Form<FormValues> form={form} layout="vertical" initialValues={initial} onFinish={() => run(true)} scrollToFirstError>
@@ -317,9 +326,15 @@ function DocumentsSection({ detail }: { detail: InstanceDetail }) {
       <Divider titlePlacement="start">{t('apply.documents')}</Divider>
       <Typography.Paragraph type="secondary">{t('apply.documentsHelp')}</Typography.Paragraph>
       <Typography.Paragraph>
-        <a href={`/api/v1/instances/${detail.id}/authorization-letter`} download>
-          <FilePdfOutlined /> {t('apply.letterTemplate')}
-        </a>
+        {detail.domains.length > 0 ? (
+          <a href={`/api/v1/instances/${detail.id}/authorization-letter`} download>
+            <FilePdfOutlined /> {t('apply.letterTemplate')}
+          </a>
+        ) : (
+          <Typography.Text type="secondary">
+            <FilePdfOutlined /> {t('apply.letterAfterSave')}
+          </Typography.Text>
+        )}
       </Typography.Paragraph>
       <Row gutter={16} align="bottom">
         <Col xs={24} sm={10}>
