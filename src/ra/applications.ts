@@ -228,7 +228,6 @@ export async function submitApplication(ctx: RaContext, actor: Actor, instanceId
     if (view.csr.mode === 'manual' && view.csr.pem) await checkCsrOnce(view.csr.pem, view.domains.map((d) => d.name));
     else if (view.csr.pem) parseCsrOnce(view.csr.pem);
     const now = ctx.clock.now();
-    const window = expectedIssueWindow(instance.product, now);
     const confirmToken = instance.product === 'dv' ? null : randomSecret();
     const resetReview = confirmToken || application.email_confirm_token_hash !== null || application.email_confirmed_at !== null || application.phone_verification !== null;
     const confirmation = confirmToken ? stepMail(ctx, instanceId, confirmationMailOf(ctx, instance, view, confirmToken), 'the confirmation email', now) : null;
@@ -241,20 +240,7 @@ export async function submitApplication(ctx: RaContext, actor: Actor, instanceId
     const nothingToProve = view.domains.every((d) => proven.has(d.name));
     await ctx.pipeline.transaction(
       [
-        updateWhere(
-          ctx.db,
-          'instances',
-          {
-            status: target,
-            submission_round: instance.submission_round + 1,
-            submitted_at: now.toISOString(),
-            expected_issue_earliest: window.earliest.toISOString(),
-            expected_issue_latest: window.latest.toISOString(),
-            failure_reason: null,
-            updated_at: now.toISOString(),
-          },
-          { id: instanceId, status: instance.status },
-        ),
+        submissionWrite(ctx.db, instance, target, instance.submission_round + 1, now),
         // Each round starts the email confirmation and the phone check over (nothing to clear on a first DV round).
         ...(resetReview ? [reviewReset(ctx.db, instanceId, confirmToken)] : []),
         ...validationRefresh(ctx.db, instanceId, validations, view.domains, now),
@@ -276,6 +262,29 @@ export async function submitApplication(ctx: RaContext, actor: Actor, instanceId
     await confirmation?.afterCommit();
     if (nothingToProve) await issueIfReady(ctx, instanceId, {}, [], readBack);
   });
+}
+
+/**
+ * Moves a submitted (or reissued) instance to `target` in review round
+ * `round`, with its expected issue window; only while it is still in the
+ * status read, so it guards its transaction.
+ */
+export function submissionWrite(db: RaContext['db'], instance: InstanceTable, target: InstanceTable['status'], round: number, now: Date): CompiledQuery {
+  const window = expectedIssueWindow(instance.product, now);
+  return updateWhere(
+    db,
+    'instances',
+    {
+      status: target,
+      submission_round: round,
+      submitted_at: now.toISOString(),
+      expected_issue_earliest: window.earliest.toISOString(),
+      expected_issue_latest: window.latest.toISOString(),
+      failure_reason: null,
+      updated_at: now.toISOString(),
+    },
+    { id: instance.id, status: instance.status },
+  );
 }
 
 /** Starts the applicant's email confirmation (with `confirmToken`, mailed to them) and the phone check over. */

@@ -16,8 +16,7 @@ import { CertdeskError } from '../errors.js';
 import { prepared, updateWhere } from '../store/prepared.js';
 import type { ApplicationTable, InstanceTable } from '../store/schema.js';
 import type { Actor } from './actor.js';
-import { applicationView, resolveCsr, reviewReset, selectApplication, validationRefresh, type CsrInput } from './applications.js';
-import { expectedIssueWindow } from './business_days.js';
+import { applicationView, resolveCsr, reviewReset, selectApplication, submissionWrite, validationRefresh, type CsrInput } from './applications.js';
 import type { RaContext } from './context.js';
 import type { DetailReadBack } from './instance_view.js';
 import { ownedInstance, quotaOf, selectInstance } from './instances.js';
@@ -88,24 +87,10 @@ export async function reissueCertificate(ctx: RaContext, actor: Actor, instanceI
     const fresh = proofs.filter((p) => p.status === 'valid' && p.validated_at !== null && Date.parse(p.validated_at) > reusableSince);
     const toProve = names.filter((n) => !fresh.some((p) => p.domain === n.name)).map((n) => n.display);
     const review = await newReviewRound(ctx, instance, application, now);
-    const window = expectedIssueWindow(instance.product, now);
     const keyNote = csr.mode === 'auto' ? 'with a new key' : input?.csr ? 'from the CSR given' : 'from the CSR on the application';
     await ctx.pipeline.transaction(
       [
-        updateWhere(
-          ctx.db,
-          'instances',
-          {
-            status: target,
-            submission_round: instance.submission_round + (review ? 1 : 0),
-            submitted_at: now.toISOString(),
-            expected_issue_earliest: window.earliest.toISOString(),
-            expected_issue_latest: window.latest.toISOString(),
-            failure_reason: null,
-            updated_at: now.toISOString(),
-          },
-          { id: instanceId, status: instance.status },
-        ),
+        submissionWrite(ctx.db, instance, target, instance.submission_round + (review ? 1 : 0), now),
         updateWhere(ctx.db, 'applications', { csr_mode: csr.mode, key_algorithm: csr.keyAlgorithm, csr_pem: csr.pem, key_sealed: csr.keySealed, updated_at: now.toISOString() }, { instance_id: instanceId }),
         ...(review?.writes ?? []),
         ...(fresh.length < proofs.length ? [ctx.db.deleteFrom('validations').where('id', 'in', proofs.filter((p) => !fresh.includes(p)).map((p) => p.id)).compile()] : []),

@@ -39,6 +39,15 @@ for (const backend of await backends()) {
       await dns?.stop();
     });
 
+    /** A DV single instance of alice's for `name`, applied for, submitted, its TXT record published and verified: the verify reply. */
+    async function appliedAndVerified(name: string, csr: object = { mode: 'auto' }): Promise<{ id: string; txt: any; verified: any }> {
+      const id = await grant(admin, 'alice@example.com', 'dv', 'single');
+      await expectOk(alice.put(`/api/v1/instances/${id}/application`, { domains: [name], csr, contact }));
+      const txt = (await expectOk(alice.post(`/api/v1/instances/${id}/submit`))).validation[0];
+      await dns.addRecord(txt.dns.name, 'TXT', txt.dns.value);
+      return { id, txt, verified: await expectOk(alice.post(`/api/v1/instances/${id}/verify`)) };
+    }
+
     test('DNS TXT: not found first, then found; issued without human action; downloads work in nginx, IIS and Tomcat; revocation lands in the CRL', async (t) => {
       for (const tool of ['openssl', 'keytool', 'curl', 'unzip', 'nginx']) if (!requireTool(t, tool)) return;
       const id = await grant(admin, 'alice@example.com', 'dv', 'single');
@@ -168,11 +177,7 @@ for (const backend of await backends()) {
 
     test('a CAA record that names another CA stops issuance with the cause shown', async () => {
       await dns.addRecord('example.org', 'CAA', '0 issue "other-ca.example"');
-      const id = await grant(admin, 'alice@example.com', 'dv', 'single');
-      await expectOk(alice.put(`/api/v1/instances/${id}/application`, { domains: ['www.example.org'], csr: { mode: 'auto' }, contact }));
-      const v = (await expectOk(alice.post(`/api/v1/instances/${id}/submit`))).validation[0];
-      await dns.addRecord(v.dns.name, 'TXT', v.dns.value);
-      const failed = await expectOk(alice.post(`/api/v1/instances/${id}/verify`));
+      const { id, verified: failed } = await appliedAndVerified('www.example.org');
       assert.equal(failed.status, 'validation_failed');
       assert.match(failed.failureReason, /CAA/);
       assert.match(failed.failureReason, /example\.org/);
@@ -215,11 +220,7 @@ for (const backend of await backends()) {
 
     test('reissue within the term: at once with a new key while the proof is fresh; a proof over 398 days old is asked again while the certificate stays downloadable and revocable; the names stay; the term bounds it', async (t) => {
       if (!requireTool(t, 'unzip')) return;
-      const id = await grant(admin, 'alice@example.com', 'dv', 'single');
-      await expectOk(alice.put(`/api/v1/instances/${id}/application`, { domains: ['renew.example.com'], csr: { mode: 'auto' }, contact }));
-      const v = (await expectOk(alice.post(`/api/v1/instances/${id}/submit`))).validation[0];
-      await dns.addRecord(v.dns.name, 'TXT', v.dns.value);
-      const first = await expectOk(alice.post(`/api/v1/instances/${id}/verify`));
+      const { id, txt: v, verified: first } = await appliedAndVerified('renew.example.com');
       assert.equal(first.status, 'issued');
       assert.deepEqual(first.actions, ['revoke', 'reissue', 'download']);
       const publicKey = (pem: string) => new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
@@ -286,11 +287,7 @@ for (const backend of await backends()) {
 
     test('revoking an instance\'s certificate takes along the certificates a reissue replaced: with the same key for the same reason, others as superseded', async () => {
       const issue = async (name: string, csr: object) => {
-        const id = await grant(admin, 'alice@example.com', 'dv', 'single');
-        await expectOk(alice.put(`/api/v1/instances/${id}/application`, { domains: [name], csr, contact }));
-        const v = (await expectOk(alice.post(`/api/v1/instances/${id}/submit`))).validation[0];
-        await dns.addRecord(v.dns.name, 'TXT', v.dns.value);
-        const first = await expectOk(alice.post(`/api/v1/instances/${id}/verify`));
+        const { id, verified: first } = await appliedAndVerified(name, csr);
         const second = await expectOk(alice.post(`/api/v1/instances/${id}/reissue`, {}));
         assert.equal(second.status, 'issued');
         return { id, first: first.certificate.id, second: second.certificate.id };
@@ -308,11 +305,8 @@ for (const backend of await backends()) {
     });
 
     test('reissue refuses an instance whose term has ended', async () => {
-      const id = await grant(admin, 'alice@example.com', 'dv', 'single');
-      await expectOk(alice.put(`/api/v1/instances/${id}/application`, { domains: ['ended.example.com'], csr: { mode: 'auto' }, contact }));
-      const v = (await expectOk(alice.post(`/api/v1/instances/${id}/submit`))).validation[0];
-      await dns.addRecord(v.dns.name, 'TXT', v.dns.value);
-      assert.equal((await expectOk(alice.post(`/api/v1/instances/${id}/verify`))).status, 'issued');
+      const { id, verified } = await appliedAndVerified('ended.example.com');
+      assert.equal(verified.status, 'issued');
       await service.sql('UPDATE instances SET created_at = ? WHERE id = ?', [new Date(Date.now() - 400 * 86400_000).toISOString(), id]);
       const ended = await expectError(alice.post(`/api/v1/instances/${id}/reissue`, {}), 409, 'TERM_ENDED');
       assert.match(ended.message, /buy a new instance/);

@@ -22,6 +22,17 @@ export function useRefreshInstances() {
   };
 }
 
+/** A button whose action runs once the person confirms it. */
+function ConfirmedButton(p: { action: string; confirm: string; label: string; run: { mutate(): void; isPending: boolean }; size: 'small' | 'middle'; type: 'default' | 'link' }) {
+  return (
+    <Popconfirm title={p.confirm} onConfirm={() => p.run.mutate()}>
+      <Button size={p.size} type={p.type} loading={p.run.isPending} data-action={p.action}>
+        {p.label}
+      </Button>
+    </Popconfirm>
+  );
+}
+
 export function InstanceActions({ item, onDetailPage = false }: { item: InstanceSummary; onDetailPage?: boolean }) {
   const { t } = useI18n();
   const { message } = App.useApp();
@@ -75,20 +86,8 @@ export function InstanceActions({ item, onDetailPage = false }: { item: Instance
           {t('action.download')}
         </Button>
       )}
-      {can('withdraw') && (
-        <Popconfirm title={t('action.withdrawConfirm')} onConfirm={() => withdraw.mutate()}>
-          <Button size={size} type={type} loading={withdraw.isPending} data-action="withdraw">
-            {t('action.withdraw')}
-          </Button>
-        </Popconfirm>
-      )}
-      {can('reissue') && (
-        <Popconfirm title={t('action.reissueConfirm')} onConfirm={() => reissue.mutate()}>
-          <Button size={size} type={type} loading={reissue.isPending} data-action="reissue">
-            {t('action.reissue')}
-          </Button>
-        </Popconfirm>
-      )}
+      {can('withdraw') && <ConfirmedButton action="withdraw" confirm={t('action.withdrawConfirm')} label={t('action.withdraw')} run={withdraw} size={size} type={type} />}
+      {can('reissue') && <ConfirmedButton action="reissue" confirm={t('action.reissueConfirm')} label={t('action.reissue')} run={reissue} size={size} type={type} />}
       {can('revoke') && item.certificate && (
         <Button size={size} type={type} danger onClick={() => setRevoking(true)} data-action="revoke">
           {t('action.revoke')}
