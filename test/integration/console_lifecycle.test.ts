@@ -131,7 +131,7 @@ describe('console lifecycle in Chromium', () => {
     await page.locator('[data-action="revoke"]').first().click();
     const dialog = page.getByRole('dialog', { name: 'Revoke' });
     await dialog.getByLabel('Reason').click();
-    await page.locator('.ant-select-item-option', { hasText: 'keyCompromise' }).click();
+    await page.locator('.ant-select-item-option', { hasText: 'Key compromised' }).click();
     await dialog.getByRole('button', { name: 'Revoke' }).click();
     await page.locator('[data-status="revoked"]').first().waitFor();
     const cert = await expectOk(sue.get(`/api/v1/instances/${id}`));

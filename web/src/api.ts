@@ -1,5 +1,7 @@
 /** The console's one way to call the REST API: session cookie + CSRF header, errors as ApiError with the server's message. */
+import type { RevocationReason } from '../../src/pki/crl.js';
 import type { UserView } from '../../src/ra/accounts.js';
+import type { DocumentKind } from '../../src/ra/documents.js';
 import type { Problem } from '../../src/ra/application_checks.js';
 import type { InstanceDetail } from '../../src/ra/instance_view.js';
 import type { InstanceSummary } from '../../src/ra/instances.js';
@@ -10,7 +12,7 @@ import type { ReviewQueueItem } from '../../src/ra/review_desk.js';
 import type { Settings } from '../../src/ra/settings.js';
 import type { TimelineEvent } from '../../src/ra/timeline.js';
 
-export type { InstanceDetail, InstanceSummary, Overview, ProfileView, ReviewQueueItem, Settings, TimelineEvent, UserView, Problem, BoundName, NameQuota };
+export type { InstanceDetail, InstanceSummary, Overview, ProfileView, ReviewQueueItem, Settings, TimelineEvent, UserView, Problem, BoundName, NameQuota, RevocationReason, DocumentKind };
 export type Status = InstanceSummary['status'];
 export type Role = UserView['role'];
 

@@ -8,7 +8,7 @@ import { useI18n } from '../i18n.js';
 import { ApplyDrawer } from './ApplyDrawer.js';
 import { DownloadModal } from './DownloadModal.js';
 
-const REVOKE_REASONS = ['unspecified', 'keyCompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation'];
+const REVOKE_REASONS = ['unspecified', 'keyCompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation'] as const;
 
 export function useRefreshInstances() {
   const queryClient = useQueryClient();
@@ -41,7 +41,7 @@ export function InstanceActions({ item, onDetailPage = false }: { item: Instance
   const [applying, setApplying] = useState(false);
   const [downloading, setDownloading] = useState(false);
   const [revoking, setRevoking] = useState(false);
-  const [reason, setReason] = useState('unspecified');
+  const [reason, setReason] = useState<(typeof REVOKE_REASONS)[number]>('unspecified');
   const withdraw = useMutation({
     mutationFn: () => post(`/api/v1/instances/${item.id}/withdraw`),
     onSuccess: () => refresh(item.id),
@@ -99,7 +99,7 @@ export function InstanceActions({ item, onDetailPage = false }: { item: Instance
         <p>{t('action.revokeConfirm')}</p>
         <Form layout="vertical">
           <Form.Item label={t('action.revokeReason')} htmlFor="revoke-reason">
-            <Select id="revoke-reason" value={reason} onChange={setReason} options={REVOKE_REASONS.map((r) => ({ value: r, label: r }))} />
+            <Select id="revoke-reason" value={reason} onChange={setReason} options={REVOKE_REASONS.map((r) => ({ value: r, label: t(`revokeReason.${r}`) }))} />
           </Form.Item>
         </Form>
       </Modal>

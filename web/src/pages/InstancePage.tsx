@@ -3,7 +3,7 @@ import { CheckCircleTwoTone, CloseCircleTwoTone, ReloadOutlined } from '@ant-des
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { Alert, App, Button, Card, Descriptions, Empty, Space, Steps, Tabs, Tag, Typography } from 'antd';
 import { Link, useParams, useSearchParams } from 'react-router-dom';
-import { get, post, type InstanceDetail, type Me, type Progress } from '../api.js';
+import { get, post, type InstanceDetail, type Me, type Progress, type RevocationReason } from '../api.js';
 import { ProductLabel, QueryView, StatusTag } from '../components.js';
 import { useI18n } from '../i18n.js';
 import { InstanceActions, useRefreshInstances } from './InstanceActions.js';
@@ -190,7 +190,7 @@ function CertificateTab({ d }: { d: InstanceDetail }) {
       <Descriptions.Item label={t('detail.issuer')}>{c.issuer}</Descriptions.Item>
       <Descriptions.Item label={t('detail.key')}>{c.keyAlgorithm}</Descriptions.Item>
       <Descriptions.Item label={t('detail.sha256')}><Typography.Text copyable code style={{ wordBreak: 'break-all' }}>{c.fingerprints?.sha256}</Typography.Text></Descriptions.Item>
-      {c.revokedAt && <Descriptions.Item label={t('status.revoked')}>{date(c.revokedAt, true)} ({c.revocationReason})</Descriptions.Item>}
+      {c.revokedAt && <Descriptions.Item label={t('status.revoked')}>{date(c.revokedAt, true)} ({c.revocationReason ? t(`revokeReason.${c.revocationReason as RevocationReason}`) : ''})</Descriptions.Item>}
     </Descriptions>
   );
 }

@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Alert, App, Badge, Button, Card, Col, Descriptions, Empty, Form, Image, Input, Modal, Row, Select, Space, Table, Tag, Timeline, Typography } from 'antd';
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
-import { get, post, type ReviewDetail, type ReviewQueueItem } from '../api.js';
+import { get, post, type DocumentKind, type ReviewDetail, type ReviewQueueItem } from '../api.js';
 import { ErrorAlert, QueryView, StatusTag } from '../components.js';
 import { useI18n } from '../i18n.js';
 import { useMe } from '../App.js';
@@ -145,7 +145,7 @@ function ReviewBody({ r }: { r: ReviewDetail }) {
                 {r.documents.map((d) => (
                   <figure key={d.id} style={{ margin: 0, textAlign: 'center' }}>
                     <Image src={`/api/v1/reviews/${r.instanceId}/documents/${d.id}`} alt={`${d.kind}: ${d.fileName}`} width={200} style={{ border: '1px solid #f0f0f0', objectFit: 'contain', maxHeight: 260 }} />
-                    <figcaption style={{ fontSize: 12 }}><Tag>{d.kind}</Tag>{d.fileName}</figcaption>
+                    <figcaption style={{ fontSize: 12 }}><Tag>{t(`apply.doc.${d.kind as DocumentKind}`)}</Tag>{d.fileName}</figcaption>
                   </figure>
                 ))}
               </Space>
